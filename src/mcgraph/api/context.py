@@ -1,0 +1,123 @@
+"""The typed per-request context and the per-operation database scope.
+
+A GraphQL operation gets one database session and one set of dataloaders, opened by
+:class:`OperationScopeExtension` when the operation starts and closed when it ends.
+Resolvers run concurrently, and an ``AsyncSession`` allows one statement at a time, so
+every use of the session goes through :meth:`Context.read` or :meth:`Context.write`,
+which take the scope's lock.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextvars
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+from functools import cached_property
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy.ext.asyncio import AsyncSession
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.websockets import WebSocket
+from strawberry.extensions import SchemaExtension
+
+from mcgraph.domain.errors import Unauthenticated
+from mcgraph.domain.permissions import Action, Actor, authorize
+from mcgraph.runtime import Runtime
+
+if TYPE_CHECKING:
+    from mcgraph.api.dataloaders import Loaders
+
+_scope: contextvars.ContextVar[OperationScope] = contextvars.ContextVar("mcgraph_operation_scope")
+
+
+class OperationScope:
+    """The session, lock and dataloaders of one GraphQL operation."""
+
+    def __init__(self, context: Context) -> None:
+        self.context = context
+        self.lock = asyncio.Lock()
+        self._session: AsyncSession | None = None
+
+    @property
+    def session(self) -> AsyncSession:
+        if self._session is None:
+            organization_id = self.context.actor.organization_id if self.context.actor else None
+            self._session = self.context.runtime.database.session(organization_id)
+        return self._session
+
+    @cached_property
+    def loaders(self) -> Loaders:
+        from mcgraph.api.dataloaders import Loaders
+
+        return Loaders(self)
+
+    async def close(self) -> None:
+        if self._session is not None:
+            await self._session.close()
+
+
+@dataclass
+class Context:
+    runtime: Runtime
+    request: Request | WebSocket
+    response: Response | None
+    request_id: str
+    actor: Actor | None = None
+    auth_problem: str | None = None
+    connection_params: dict[str, Any] | None = field(default=None, repr=False)
+
+    @property
+    def scope(self) -> OperationScope:
+        try:
+            return _scope.get()
+        except LookupError:
+            raise RuntimeError("no GraphQL operation is running; OperationScopeExtension missing") from None
+
+    @property
+    def loaders(self) -> Loaders:
+        return self.scope.loaders
+
+    @property
+    def now(self):  # noqa: ANN201 - a datetime; annotated in the clock protocol
+        return self.runtime.clock.now()
+
+    def require(self, action: Action) -> Actor:
+        """The actor, when it may perform ``action``; raises UNAUTHENTICATED or FORBIDDEN."""
+        if self.actor is None and self.auth_problem:
+            raise Unauthenticated(self.auth_problem)
+        return authorize(self.actor, action)
+
+    @asynccontextmanager
+    async def read(self) -> AsyncIterator[AsyncSession]:
+        scope = self.scope
+        async with scope.lock:
+            yield scope.session
+
+    @asynccontextmanager
+    async def write(self) -> AsyncIterator[AsyncSession]:
+        """The session, committed when the block succeeds and rolled back when it raises."""
+        scope = self.scope
+        async with scope.lock:
+            session = scope.session
+            try:
+                yield session
+                await session.commit()
+            except BaseException:
+                await session.rollback()
+                raise
+
+
+class OperationScopeExtension(SchemaExtension):
+    """Opens the operation's scope before execution and closes its session after."""
+
+    async def on_operation(self) -> AsyncIterator[None]:  # type: ignore[override]
+        scope = OperationScope(self.execution_context.context)
+        token = _scope.set(scope)
+        try:
+            yield
+        finally:
+            await scope.close()
+            _scope.reset(token)

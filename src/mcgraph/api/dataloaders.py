@@ -1,0 +1,70 @@
+"""Per-operation dataloaders: every relation is fetched in one statement per batch.
+
+``Loaders`` is made fresh for each GraphQL operation (see :mod:`mcgraph.api.context`),
+so nothing is cached across requests or users. ``by_id(Model)`` loads rows by primary
+key, showing only rows the actor's organisation may see; ``children(column)`` loads the
+rows whose ``column`` holds each key.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy import ColumnElement, false, select
+from sqlalchemy.orm import InstrumentedAttribute
+from strawberry.dataloader import DataLoader
+
+from mcgraph.db.base import OrgScoped
+from mcgraph.db.models import Membership, Organization, User
+
+if TYPE_CHECKING:
+    from mcgraph.api.context import OperationScope
+
+
+class Loaders:
+    def __init__(self, scope: OperationScope) -> None:
+        self._scope = scope
+        self._by_id: dict[type, DataLoader[int, Any]] = {}
+        self._children: dict[Any, DataLoader[int, list[Any]]] = {}
+
+    def by_id(self, model: type) -> DataLoader[int, Any]:
+        loader = self._by_id.get(model)
+        if loader is None:
+            loader = self._by_id[model] = DataLoader(lambda keys: self._load_by_id(model, keys))
+        return loader
+
+    def children(self, column: InstrumentedAttribute[Any]) -> DataLoader[int, list[Any]]:
+        loader = self._children.get(column)
+        if loader is None:
+            loader = self._children[column] = DataLoader(lambda keys: self._load_children(column, keys))
+        return loader
+
+    def _visible(self, model: type) -> ColumnElement[bool]:
+        actor = self._scope.context.actor
+        if actor is None:
+            return false()
+        if issubclass(model, OrgScoped):
+            return model.organization_id == actor.organization_id  # type: ignore[attr-defined,no-any-return]
+        if model is Organization:
+            return Organization.id == actor.organization_id
+        if model is User:
+            members = select(Membership.user_id).where(Membership.organization_id == actor.organization_id)
+            return User.id.in_(members)
+        raise TypeError(f"{model.__name__} has no visibility rule; add one in Loaders._visible")
+
+    async def _load_by_id(self, model: type, keys: Sequence[int]) -> list[Any]:
+        stmt = select(model).where(model.id.in_(keys), self._visible(model))  # type: ignore[attr-defined]
+        async with self._scope.lock:
+            rows = {row.id: row for row in (await self._scope.session.scalars(stmt))}
+        return [rows.get(key) for key in keys]
+
+    async def _load_children(self, column: InstrumentedAttribute[Any], keys: Sequence[int]) -> list[list[Any]]:
+        model = column.class_
+        stmt = select(model).where(column.in_(keys), self._visible(model)).order_by(model.id)
+        groups: dict[int, list[Any]] = defaultdict(list)
+        async with self._scope.lock:
+            for row in await self._scope.session.scalars(stmt):
+                groups[getattr(row, column.key)].append(row)
+        return [groups.get(key, []) for key in keys]

@@ -1,0 +1,1 @@
+"""Organisations, members, roles, teams and API tokens in the API."""

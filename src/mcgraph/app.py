@@ -1,0 +1,81 @@
+"""``create_app(settings)``: the Starlette application and its lifespan."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from starlette.applications import Starlette
+from starlette.middleware import Middleware
+from starlette.middleware.cors import CORSMiddleware
+from starlette.requests import Request
+from starlette.responses import JSONResponse
+from starlette.routing import Route, WebSocketRoute
+
+from mcgraph.api.schema import build_schema
+from mcgraph.api.view import GraphQLView
+from mcgraph.db.migrate import check_current
+from mcgraph.domain.clock import Clock
+from mcgraph.health import readiness
+from mcgraph.logs import get_logger
+from mcgraph.middleware import RequestIdMiddleware
+from mcgraph.runtime import Runtime
+from mcgraph.settings import Settings
+
+log = get_logger("mcgraph.app")
+
+
+def create_app(settings: Settings, *, clock: Clock | None = None) -> Starlette:
+    runtime = Runtime.from_settings(settings, clock=clock)
+    graphql = GraphQLView(runtime, build_schema())
+
+    async def healthz(_: Request) -> JSONResponse:
+        return JSONResponse({"status": "ok"})
+
+    async def readyz(_: Request) -> JSONResponse:
+        checks = await readiness(runtime)
+        ready = all(outcome == "ok" for outcome in checks.values())
+        return JSONResponse({"status": "ok" if ready else "unavailable", "checks": checks}, 200 if ready else 503)
+
+    @asynccontextmanager
+    async def lifespan(_: Starlette) -> AsyncIterator[None]:
+        await check_current(runtime.database.engine, settings.database_url)
+        log.info("mcgraph started", env=settings.env, database=runtime.database.engine.url.render_as_string())
+        try:
+            yield
+        finally:
+            await runtime.close()
+
+    middleware = [Middleware(RequestIdMiddleware)]
+    if settings.allowed_origins:
+        middleware.append(
+            Middleware(
+                CORSMiddleware,
+                allow_origins=settings.allowed_origins,
+                allow_methods=["GET", "POST"],
+                allow_headers=["authorization", "content-type", "x-request-id", "idempotency-key"],
+                expose_headers=["x-request-id"],
+            )
+        )
+    app = Starlette(
+        routes=[
+            Route("/graphql", graphql, methods=["GET", "POST"]),
+            WebSocketRoute("/graphql", graphql),
+            Route("/healthz", healthz),
+            Route("/readyz", readyz),
+        ],
+        middleware=middleware,
+        lifespan=lifespan,
+    )
+    app.state.runtime = runtime
+    return app
+
+
+def create_app_from_env() -> Starlette:
+    """The app for ``uvicorn --factory``: settings from the environment."""
+    from mcgraph.logs import configure_logging
+    from mcgraph.settings import load_settings
+
+    settings = load_settings()
+    configure_logging(settings)
+    return create_app(settings)

@@ -1,0 +1,212 @@
+"""The ``mcgraph`` command: serve, migrate, token, export-schema."""
+
+from __future__ import annotations
+
+import asyncio
+import difflib
+import os
+import sys
+from collections.abc import Callable, Coroutine
+from pathlib import Path
+from typing import Any, TypeVar
+
+import click
+
+from mcgraph.settings import Settings, SettingsError, load_settings
+
+T = TypeVar("T")
+SCHEMA_FILE = Path("schema") / "schema.graphql"
+
+
+def _settings(**overrides: object) -> Settings:
+    try:
+        return load_settings(**overrides)
+    except SettingsError as error:
+        raise click.ClickException(f"bad setting: {error}") from None
+
+
+def _run(coro_fn: Callable[[], Coroutine[Any, Any, T]]) -> T:
+    return asyncio.run(coro_fn())
+
+
+def prepare_database(settings: Settings) -> None:
+    """On the embedded default (SQLite) migrate; elsewhere refuse an out-of-date schema."""
+    from mcgraph.db import Database
+    from mcgraph.db.migrate import SchemaOutOfDate, check_current, upgrade
+
+    if settings.is_sqlite:
+        if settings.sqlite_path is not None:
+            settings.sqlite_path.parent.mkdir(parents=True, exist_ok=True)
+        upgrade(settings.database_url)
+        return
+
+    async def check() -> None:
+        database = Database(settings.database_url)
+        try:
+            await check_current(database.engine, settings.database_url)
+        finally:
+            await database.dispose()
+
+    try:
+        _run(check)
+    except SchemaOutOfDate as error:
+        raise click.ClickException(str(error)) from None
+    except OSError as error:
+        raise click.ClickException(f"cannot reach the database: {error}") from None
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="mcgraph")
+def main() -> None:
+    """mcgraph: a GraphQL API server for projects and processes."""
+
+
+@main.command()
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=8000, show_default=True, type=int)
+@click.option("--workers", default=1, show_default=True, type=click.IntRange(1, 64), help="API processes.")
+@click.option("--demo", is_flag=True, help="Seed a demo organisation and print an owner token.")
+@click.option("--database-url", envvar="MCGRAPH_DATABASE_URL", default=None, help="Overrides MCGRAPH_DATABASE_URL.")
+def serve(host: str, port: int, workers: int, demo: bool, database_url: str | None) -> None:
+    """Serve the API; with no configuration, on the embedded SQLite default."""
+    import uvicorn
+
+    if database_url:
+        os.environ["MCGRAPH_DATABASE_URL"] = database_url
+    settings = _settings()
+    prepare_database(settings)
+    address = f"http://{host}:{port}/graphql"
+    if demo:
+        token = _seed_demo(settings)
+        click.echo(f"Demo organisation ready. Owner token:\n\n    {token}\n")
+        click.echo(f"Open {address} and set the header  Authorization: Bearer {token}\n")
+    click.echo(f"mcgraph serving {address}" + ("" if settings.is_production else " (GraphiQL)"))
+    uvicorn.run(
+        "mcgraph.app:create_app_from_env",
+        factory=True,
+        host=host,
+        port=port,
+        workers=workers,
+        log_level=settings.log_level,
+        lifespan="on",
+        ws_max_size=1 << 20,
+    )
+
+
+def _seed_demo(settings: Settings) -> str:
+    from mcgraph.db import Database
+    from mcgraph.demo import seed
+    from mcgraph.domain.clock import SystemClock
+
+    async def run() -> str:
+        database = Database(settings.database_url)
+        try:
+            async with database.transaction() as session:
+                return await seed(session, SystemClock().now())
+        finally:
+            await database.dispose()
+
+    return _run(run)
+
+
+@main.command()
+def migrate() -> None:
+    """Upgrade the database to the newest schema."""
+    from mcgraph.db.migrate import upgrade
+
+    settings = _settings()
+    upgrade(settings.database_url)
+    click.echo("database is up to date", err=True)
+
+
+@main.group()
+def token() -> None:
+    """Create and revoke API tokens."""
+
+
+@token.command("create")
+@click.option("--org", "org_slug", required=True, help="Organisation slug; created when missing.")
+@click.option("--email", required=True, help="The user's e-mail; created when missing.")
+@click.option(
+    "--role",
+    type=click.Choice(["owner", "admin", "manager", "member", "viewer"]),
+    default="member",
+    show_default=True,
+)
+@click.option("--name", default="cli", show_default=True, help="A label for the token.")
+def token_create(org_slug: str, email: str, role: str, name: str) -> None:
+    """Print a new token (and nothing else) for EMAIL in ORG with ROLE."""
+    from mcgraph.db import Database
+    from mcgraph.db.models import Role
+    from mcgraph.domain import tenancy, tokens
+    from mcgraph.domain.clock import SystemClock
+    from mcgraph.domain.errors import UserError
+
+    settings = _settings()
+    prepare_database(settings)
+
+    async def run() -> str:
+        database = Database(settings.database_url)
+        try:
+            async with database.transaction() as session:
+                org = await tenancy.ensure_organization(session, org_slug)
+                user = await tenancy.ensure_user(session, email)
+                await tenancy.ensure_membership(session, org, user, Role(role))
+                _, secret = await tokens.issue(
+                    session, organization_id=org.id, user_id=user.id, name=name, now=SystemClock().now()
+                )
+                return secret
+        finally:
+            await database.dispose()
+
+    try:
+        click.echo(_run(run))
+    except UserError as error:
+        raise click.ClickException(str(error)) from None
+
+
+@token.command("revoke")
+@click.argument("secret")
+def token_revoke(secret: str) -> None:
+    """Revoke the token SECRET."""
+    from mcgraph.db import Database
+    from mcgraph.domain import tokens
+    from mcgraph.domain.clock import SystemClock
+
+    settings = _settings()
+    prepare_database(settings)
+
+    async def run() -> bool:
+        database = Database(settings.database_url)
+        try:
+            async with database.transaction() as session:
+                return await tokens.revoke_by_secret(session, secret, SystemClock().now())
+        finally:
+            await database.dispose()
+
+    if not _run(run):
+        raise click.ClickException("no such token, or it is revoked already")
+    click.echo("revoked", err=True)
+
+
+@main.command("export-schema")
+@click.option("--check", is_flag=True, help="Fail with a diff when the committed file is stale.")
+@click.option("--path", type=click.Path(path_type=Path), default=SCHEMA_FILE, show_default=True)
+def export_schema(check: bool, path: Path) -> None:
+    """Write the GraphQL schema (SDL) to schema/schema.graphql."""
+    from mcgraph.api.schema import build_schema
+
+    sdl = build_schema().as_str() + "\n"
+    if check:
+        current = path.read_text() if path.exists() else ""
+        if current != sdl:
+            diff = difflib.unified_diff(
+                current.splitlines(keepends=True), sdl.splitlines(keepends=True), str(path), "generated"
+            )
+            sys.stdout.writelines(diff)
+            raise click.ClickException(f"{path} is stale: run `mcgraph export-schema`")
+        click.echo(f"{path} is up to date", err=True)
+        return
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(sdl)
+    click.echo(f"wrote {path}", err=True)

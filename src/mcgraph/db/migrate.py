@@ -1,0 +1,55 @@
+"""Alembic, driven from code: upgrade to head, and tell whether a database is current."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from alembic import command
+from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+import mcgraph
+
+
+class SchemaOutOfDate(RuntimeError):
+    """The database schema is not at the newest revision."""
+
+
+def migrations_dir() -> Path:
+    here = Path(mcgraph.__file__).resolve().parent
+    for candidate in (here.parent.parent / "migrations", here / "_migrations"):
+        if (candidate / "env.py").exists():
+            return candidate
+    raise FileNotFoundError("the Alembic environment (migrations/env.py) is missing from this install")
+
+
+def alembic_config(database_url: str) -> Config:
+    config = Config()
+    config.set_main_option("script_location", str(migrations_dir()))
+    config.set_main_option("sqlalchemy.url", database_url.replace("%", "%%"))
+    return config
+
+
+def upgrade(database_url: str, revision: str = "heads") -> None:
+    """Upgrade the database to ``revision``; call from synchronous code (it runs its own loop)."""
+    command.upgrade(alembic_config(database_url), revision)
+
+
+def head_revisions(database_url: str) -> set[str]:
+    return set(ScriptDirectory.from_config(alembic_config(database_url)).get_heads())
+
+
+async def current_revisions(engine: AsyncEngine) -> set[str]:
+    async with engine.connect() as conn:
+        return set(await conn.run_sync(lambda c: MigrationContext.configure(c).get_current_heads()))
+
+
+async def check_current(engine: AsyncEngine, database_url: str) -> None:
+    current, heads = await current_revisions(engine), head_revisions(database_url)
+    if current != heads:
+        raise SchemaOutOfDate(
+            f"The database schema is at {sorted(current) or 'nothing'}, the newest is {sorted(heads)}: "
+            "run `mcgraph migrate`."
+        )

@@ -1,0 +1,177 @@
+"""Keyset (cursor) pagination over any ORM select.
+
+A cursor holds the sort values of its row, so a page is found by ``WHERE (keys) >
+(cursor)`` on an index, never by OFFSET: the tenth page costs what the first does, and
+rows inserted meanwhile neither repeat nor vanish from the pages that follow.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Any, Generic, TypeVar
+
+from sqlalchemy import Select, and_, case, false, func, or_, select
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import InstrumentedAttribute
+
+from mcgraph.domain.errors import BadInput
+
+T = TypeVar("T")
+
+
+@dataclass(frozen=True, slots=True)
+class Window:
+    """Which slice of a list a client asked for (Relay's first/after/last/before)."""
+
+    size: int
+    after: str | None = None
+    before: str | None = None
+    backwards: bool = False
+
+    @classmethod
+    def of(
+        cls,
+        first: int | None = None,
+        after: str | None = None,
+        last: int | None = None,
+        before: str | None = None,
+        *,
+        max_size: int = 100,
+        default_size: int = 20,
+    ) -> Window:
+        if first is not None and last is not None:
+            raise BadInput("Pass either `first` or `last`, not both.")
+        for name, value in (("first", first), ("last", last)):
+            if value is not None and not 0 <= value <= max_size:
+                raise BadInput(f"`{name}` must be between 0 and {max_size}; got {value}.")
+        if last is not None:
+            return cls(size=last, after=after, before=before, backwards=True)
+        return cls(size=first if first is not None else default_size, after=after, before=before)
+
+
+@dataclass(frozen=True, slots=True)
+class SortKey:
+    """One sort column. ``nullable`` keys sort their NULLs last in either direction."""
+
+    column: InstrumentedAttribute[Any]
+    descending: bool = False
+    nullable: bool = False
+
+    def value(self, row: object) -> Any:
+        return getattr(row, self.column.key)
+
+
+@dataclass(slots=True)
+class Page(Generic[T]):
+    items: list[T]
+    cursors: list[str]
+    has_next_page: bool
+    has_previous_page: bool
+    count: Callable[[], Awaitable[int]] = field(repr=False)
+
+
+async def paginate(
+    session: AsyncSession, stmt: Select[Any], keys: Sequence[SortKey], window: Window
+) -> Page[Any]:
+    """Run ``stmt`` (an ORM select of one entity) for the rows of ``window``.
+
+    ``keys`` name the order; the entity's ``id`` is appended to make it total.
+    """
+    entity = stmt.column_descriptions[0]["entity"]
+    keys = [*keys, SortKey(entity.id)]
+
+    async def count() -> int:
+        counted = select(func.count()).select_from(stmt.order_by(None).subquery())
+        return int((await session.execute(counted)).scalar_one())
+
+    page_stmt = stmt
+    if window.after is not None:
+        page_stmt = page_stmt.where(_beyond(keys, decode_cursor(window.after, len(keys)), after=True))
+    if window.before is not None:
+        page_stmt = page_stmt.where(_beyond(keys, decode_cursor(window.before, len(keys)), after=False))
+    order = _order_by(keys, reverse=window.backwards)
+    page_stmt = page_stmt.order_by(None).order_by(*order).limit(window.size + 1)
+    rows = list((await session.execute(page_stmt)).scalars().all())
+
+    more = len(rows) > window.size
+    rows = rows[: window.size]
+    if window.backwards:
+        rows.reverse()
+        has_previous, has_next = more, window.before is not None
+    else:
+        has_next, has_previous = more, window.after is not None
+    cursors = [encode_cursor([k.value(row) for k in keys]) for row in rows]
+    return Page(rows, cursors, has_next, has_previous, count)
+
+
+def _null_flag(key: SortKey) -> Any:
+    return case((key.column.is_(None), 1), else_=0)
+
+
+def _order_by(keys: Sequence[SortKey], *, reverse: bool) -> list[Any]:
+    clauses: list[Any] = []
+    for key in keys:
+        descending = key.descending != reverse
+        if key.nullable:
+            clauses.append(_null_flag(key).desc() if reverse else _null_flag(key).asc())
+        clauses.append(key.column.desc() if descending else key.column.asc())
+    return clauses
+
+
+def _beyond(keys: Sequence[SortKey], values: list[Any], *, after: bool) -> Any:
+    """Rows strictly after (or before) the row whose sort values are ``values``."""
+    atoms: list[tuple[Any, Any, bool]] = []  # (expression, value, compare descending)
+    for key, value in zip(keys, values, strict=True):
+        if key.nullable:
+            atoms.append((_null_flag(key), 1 if value is None else 0, False))
+            if value is None:
+                continue
+        atoms.append((key.column, value, key.descending))
+    alternatives = []
+    for i, (expr, value, descending) in enumerate(atoms):
+        forward = after != descending
+        earlier = [e == v for e, v, _ in atoms[:i]]
+        alternatives.append(and_(*earlier, expr > value if forward else expr < value))
+    return or_(*alternatives) if alternatives else false()
+
+
+def _default(value: Any) -> Any:
+    if isinstance(value, datetime):
+        return {"t": value.isoformat()}
+    if isinstance(value, date):
+        return {"d": value.isoformat()}
+    if isinstance(value, Decimal):
+        return {"n": str(value)}
+    raise TypeError(f"cannot put {type(value).__name__} in a cursor")
+
+
+def _hook(obj: dict[str, str]) -> Any:
+    if "t" in obj:
+        return datetime.fromisoformat(obj["t"])
+    if "d" in obj:
+        return date.fromisoformat(obj["d"])
+    if "n" in obj:
+        return Decimal(obj["n"])
+    return obj
+
+
+def encode_cursor(values: list[Any]) -> str:
+    raw = json.dumps(values, default=_default, separators=(",", ":")).encode()
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def decode_cursor(cursor: str, length: int) -> list[Any]:
+    try:
+        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
+        values = json.loads(raw, object_hook=_hook)
+    except (binascii.Error, ValueError, UnicodeDecodeError):
+        values = None
+    if not isinstance(values, list) or len(values) != length:
+        raise BadInput(f"The cursor {cursor!r} does not belong to this list; ask again from the start.")
+    return values

@@ -1,0 +1,1 @@
+"""Business rules and services. No GraphQL and no HTTP in here."""

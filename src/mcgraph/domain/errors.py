@@ -1,0 +1,91 @@
+"""The errors a domain service raises, each with a machine-readable code.
+
+Two families:
+
+* :class:`RequestError`: the request as a whole is refused (no token, not allowed,
+  bad arguments to a query). The API answers with a top-level error whose
+  ``extensions.code`` is the :class:`ErrorCode`.
+* :class:`UserError`: a mutation's input is wrong in a way the user can fix. The API
+  answers with the mutation's payload and its ``userErrors``; nothing is written.
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+
+class ErrorCode(enum.StrEnum):
+    """Codes of top-level GraphQL errors (``extensions.code``)."""
+
+    UNAUTHENTICATED = "UNAUTHENTICATED"
+    FORBIDDEN = "FORBIDDEN"
+    NOT_FOUND = "NOT_FOUND"
+    BAD_USER_INPUT = "BAD_USER_INPUT"
+    CONFLICT = "CONFLICT"
+    RATE_LIMITED = "RATE_LIMITED"
+    INTERNAL = "INTERNAL"
+
+
+class UserErrorCode(enum.StrEnum):
+    """Codes of mutation ``userErrors``."""
+
+    INVALID = "INVALID"
+    REQUIRED = "REQUIRED"
+    TOO_LONG = "TOO_LONG"
+    NOT_FOUND = "NOT_FOUND"
+    TAKEN = "TAKEN"
+    FORBIDDEN = "FORBIDDEN"
+    LAST_OWNER = "LAST_OWNER"
+    NOT_A_MEMBER = "NOT_A_MEMBER"
+    ALREADY_REVOKED = "ALREADY_REVOKED"
+    VERSION_CONFLICT = "VERSION_CONFLICT"
+
+
+class RequestError(Exception):
+    code: ErrorCode = ErrorCode.BAD_USER_INPUT
+
+    def __init__(self, message: str, *, code: ErrorCode | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        if code is not None:
+            self.code = code
+
+
+class Unauthenticated(RequestError):
+    code = ErrorCode.UNAUTHENTICATED
+
+
+class Forbidden(RequestError):
+    code = ErrorCode.FORBIDDEN
+
+
+class NotFound(RequestError):
+    code = ErrorCode.NOT_FOUND
+
+
+class BadInput(RequestError):
+    code = ErrorCode.BAD_USER_INPUT
+
+
+@dataclass(frozen=True, slots=True)
+class Problem:
+    """One thing wrong with a mutation's input: the field path, a sentence and a code."""
+
+    field: Sequence[str] | None
+    message: str
+    code: UserErrorCode
+
+
+class UserError(Exception):
+    """A mutation's input is refused; carries every problem found, not only the first."""
+
+    def __init__(self, *problems: Problem) -> None:
+        super().__init__("; ".join(p.message for p in problems))
+        self.problems = list(problems)
+
+    @classmethod
+    def one(cls, field: str | Sequence[str] | None, message: str, code: UserErrorCode) -> UserError:
+        path = [field] if isinstance(field, str) else field
+        return cls(Problem(path, message, code))

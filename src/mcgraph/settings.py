@@ -1,0 +1,120 @@
+"""One Settings object, read from ``MCGRAPH_*`` environment variables and CLI flags."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Literal
+
+from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+DEFAULT_DATABASE_URL = "sqlite+aiosqlite:///mcgraph.db"
+DEVELOPMENT_SECRET_KEY = "mcgraph-development-key-do-not-use-in-production"
+
+CommaList = Annotated[list[str], NoDecode]
+
+
+class SettingsError(Exception):
+    """A setting has a bad value; the message is one line naming the variable."""
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="MCGRAPH_", extra="forbid", frozen=True)
+
+    env: Literal["development", "production"] = "development"
+    database_url: str = DEFAULT_DATABASE_URL
+    broker_url: str | None = None
+    bus_url: str | None = None
+    secret_key: SecretStr = SecretStr(DEVELOPMENT_SECRET_KEY)
+    allowed_origins: CommaList = Field(default_factory=list)
+    plugins: CommaList | None = None
+    disable_plugins: CommaList = Field(default_factory=list)
+    log_level: Literal["debug", "info", "warning", "error"] = "info"
+    log_format: Literal["json", "console"] | None = None
+    max_page_size: int = Field(default=100, ge=1, le=1000)
+    default_page_size: int = Field(default=20, ge=1)
+
+    @field_validator("allowed_origins", "plugins", "disable_plugins", mode="before")
+    @classmethod
+    def _split_commas(cls, value: object) -> object:
+        if isinstance(value, str):
+            return [part.strip() for part in value.split(",") if part.strip()]
+        return value
+
+    @field_validator("database_url")
+    @classmethod
+    def _known_database(cls, value: str) -> str:
+        if not value.startswith(("sqlite+aiosqlite://", "postgresql+asyncpg://")):
+            raise ValueError(
+                "expected a URL starting with sqlite+aiosqlite:// or postgresql+asyncpg://"
+            )
+        return value
+
+    @field_validator("broker_url")
+    @classmethod
+    def _known_broker(cls, value: str | None) -> str | None:
+        if value and not value.startswith(("redis://", "rediss://", "amqp://", "amqps://")):
+            raise ValueError("expected a URL starting with redis:// or amqp://, or nothing")
+        return value or None
+
+    @field_validator("bus_url")
+    @classmethod
+    def _known_bus(cls, value: str | None) -> str | None:
+        if value and not value.startswith(("redis://", "rediss://", "postgresql://")):
+            raise ValueError("expected a URL starting with redis:// or postgresql://, or nothing")
+        return value or None
+
+    @model_validator(mode="after")
+    def _production_needs_secrets(self) -> Settings:
+        if self.env == "production" and (
+            self.secret_key.get_secret_value() == DEVELOPMENT_SECRET_KEY
+            or len(self.secret_key.get_secret_value()) < 32
+        ):
+            raise ValueError(
+                "MCGRAPH_SECRET_KEY: expected a random string of at least 32 characters "
+                "when MCGRAPH_ENV=production"
+            )
+        if self.default_page_size > self.max_page_size:
+            raise ValueError(
+                "MCGRAPH_DEFAULT_PAGE_SIZE: expected a number no larger than MCGRAPH_MAX_PAGE_SIZE"
+            )
+        return self
+
+    @property
+    def is_production(self) -> bool:
+        return self.env == "production"
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.database_url.startswith("sqlite")
+
+    @property
+    def sqlite_path(self) -> Path | None:
+        if not self.is_sqlite:
+            return None
+        path = self.database_url.split(":///", 1)[1].split("?", 1)[0]
+        return None if path in ("", ":memory:") else Path(path)
+
+
+def load_settings(**overrides: object) -> Settings:
+    """Read settings from the environment, with ``overrides`` (CLI flags) on top.
+
+    Raises :class:`SettingsError` with one line naming the variable and what it expected.
+    """
+    clean = {key: value for key, value in overrides.items() if value is not None}
+    try:
+        return Settings(**clean)
+    except ValidationError as exc:
+        raise SettingsError(_first_problem(exc)) from None
+
+
+def _first_problem(exc: ValidationError) -> str:
+    error = exc.errors()[0]
+    location = [str(part) for part in error.get("loc", ()) if part != "__root__"]
+    message = error["msg"].removeprefix("Value error, ")
+    if not location:
+        return message
+    variable = "MCGRAPH_" + location[0].upper()
+    value = error.get("input")
+    shown = "" if isinstance(value, dict) or value is None else f" (got {value!r})"
+    return f"{variable}: {message}{shown}"
