@@ -43,10 +43,6 @@ def _run_sync(connection: Connection) -> None:
 
 
 async def run_migrations_online() -> None:
-    connection = config.attributes.get("connection")
-    if connection is not None:
-        _run_sync(connection)
-        return
     engine = create_async_engine(_url())
     async with engine.begin() as conn:
         await conn.run_sync(_run_sync)
@@ -55,5 +51,7 @@ async def run_migrations_online() -> None:
 
 if context.is_offline_mode():
     run_migrations_offline()
+elif (given := config.attributes.get("connection")) is not None:
+    _run_sync(given)  # mcgraph.db.migrate passes the connection it opened
 else:
     asyncio.run(run_migrations_online())

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import asyncio
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy.engine import Connection
+from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
 import mcgraph
 
@@ -32,9 +35,31 @@ def alembic_config(database_url: str) -> Config:
     return config
 
 
+async def upgrade_async(database_url: str, revision: str = "heads") -> None:
+    """Upgrade the database to ``revision`` (core and plugin branches: ``heads``)."""
+    engine = create_async_engine(database_url)
+    try:
+        async with engine.begin() as conn:
+            await conn.run_sync(_upgrade_on, database_url, revision)
+    finally:
+        await engine.dispose()
+
+
+def _upgrade_on(connection: Connection, database_url: str, revision: str) -> None:
+    config = alembic_config(database_url)
+    config.attributes["connection"] = connection
+    command.upgrade(config, revision)
+
+
 def upgrade(database_url: str, revision: str = "heads") -> None:
-    """Upgrade the database to ``revision``; call from synchronous code (it runs its own loop)."""
-    command.upgrade(alembic_config(database_url), revision)
+    """:func:`upgrade_async` for synchronous callers, inside a running loop or not."""
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        asyncio.run(upgrade_async(database_url, revision))
+        return
+    with ThreadPoolExecutor(1) as pool:
+        pool.submit(asyncio.run, upgrade_async(database_url, revision)).result()
 
 
 def head_revisions(database_url: str) -> set[str]:
