@@ -25,8 +25,11 @@ from mcgraph.settings import Settings
 log = get_logger("mcgraph.app")
 
 
-def create_app(settings: Settings, *, clock: Clock | None = None) -> Starlette:
-    runtime = Runtime.from_settings(settings, clock=clock)
+def create_app(
+    settings: Settings, *, clock: Clock | None = None, plugins: dict[str, object] | None = None
+) -> Starlette:
+    """The mcgraph app; ``clock`` and extra ``plugins`` (name -> plugin) are for tests and embedders."""
+    runtime = Runtime.from_settings(settings, clock=clock, plugins=plugins)
     graphql = GraphQLView(runtime, build_schema())
 
     async def healthz(_: Request) -> JSONResponse:

@@ -33,6 +33,17 @@ class Settings(BaseSettings):
     log_format: Literal["json", "console"] | None = None
     max_page_size: int = Field(default=100, ge=1, le=1000)
     default_page_size: int = Field(default=20, ge=1)
+    default_methodology: str = "simple"
+    hours_per_day: float = Field(default=8.0, gt=0, le=24)
+    # Health thresholds of the default rules (see mcgraph.domain.health).
+    health_schedule_gap_at_risk: float = Field(default=0.10, ge=0, le=1)
+    health_schedule_gap_off_track: float = Field(default=0.25, ge=0, le=1)
+    health_overdue_at_risk: int = Field(default=1, ge=1)
+    health_overdue_off_track: int = Field(default=5, ge=1)
+    health_slip_days_at_risk: float = Field(default=0.0, ge=0)
+    health_slip_days_off_track: float = Field(default=5.0, ge=0)
+    health_cost_over_at_risk: float = Field(default=0.05, ge=0)
+    health_cost_over_off_track: float = Field(default=0.15, ge=0)
 
     @field_validator("allowed_origins", "plugins", "disable_plugins", mode="before")
     @classmethod

@@ -23,8 +23,11 @@ from starlette.responses import Response
 from starlette.websockets import WebSocket
 from strawberry.extensions import SchemaExtension
 
-from mcgraph.domain.errors import Unauthenticated
+from sqlalchemy.orm.exc import StaleDataError
+
+from mcgraph.domain.errors import Conflict, Unauthenticated
 from mcgraph.domain.permissions import Action, Actor, authorize
+from mcgraph.domain.unit import Unit
 from mcgraph.runtime import Runtime
 
 if TYPE_CHECKING:
@@ -95,6 +98,30 @@ class Context:
         scope = self.scope
         async with scope.lock:
             yield scope.session
+
+    @asynccontextmanager
+    async def unit(self) -> AsyncIterator[Unit]:
+        """A unit of work for a domain service: committed on success, rolled back on error.
+
+        A concurrent write that got to a row first is answered with CONFLICT.
+        """
+        async with self.write() as session:
+            try:
+                yield Unit(
+                    session=session,
+                    actor=self.require_actor(),
+                    now=self.now,
+                    plugins=self.runtime.plugins,
+                    settings=self.runtime.settings,
+                )
+                await session.flush()
+            except StaleDataError:
+                raise Conflict("Someone else changed this at the same moment; reload and retry.") from None
+
+    def require_actor(self) -> Actor:
+        if self.actor is None:
+            raise Unauthenticated(self.auth_problem or "Authentication required.")
+        return self.actor
 
     @asynccontextmanager
     async def write(self) -> AsyncIterator[AsyncSession]:

@@ -9,15 +9,16 @@ rows whose ``column`` holds each key.
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Hashable, Sequence
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import ColumnElement, false, select
+from sqlalchemy import ColumnElement, Select, false, select
 from sqlalchemy.orm import InstrumentedAttribute
 from strawberry.dataloader import DataLoader
 
 from mcgraph.db.base import OrgScoped
 from mcgraph.db.models import Membership, Organization, User
+from mcgraph.db.pagination import Page, SortKey, Window, paginate_many
 
 if TYPE_CHECKING:
     from mcgraph.api.context import OperationScope
@@ -28,6 +29,8 @@ class Loaders:
         self._scope = scope
         self._by_id: dict[type, DataLoader[int, Any]] = {}
         self._children: dict[Any, DataLoader[int, list[Any]]] = {}
+        self._pages: dict[Hashable, DataLoader[int, Page[Any]]] = {}
+        self._batches: dict[Hashable, DataLoader[Any, Any]] = {}
 
     def by_id(self, model: type) -> DataLoader[int, Any]:
         loader = self._by_id.get(model)
@@ -39,6 +42,34 @@ class Loaders:
         loader = self._children.get(column)
         if loader is None:
             loader = self._children[column] = DataLoader(lambda keys: self._load_children(column, keys))
+        return loader
+
+    def pages(
+        self, key: Hashable, stmt: Select[Any], partition: InstrumentedAttribute[Any], keys: Sequence[SortKey], window: Window
+    ) -> DataLoader[int, Page[Any]]:
+        """Pages of ``stmt``'s rows per parent; ``key`` names the field and its arguments."""
+        loader = self._pages.get(key)
+        if loader is None:
+
+            async def batch(parent_ids: Sequence[int]) -> list[Page[Any]]:
+                async with self._scope.lock:
+                    pages = await paginate_many(self._scope.session, stmt, partition, parent_ids, keys, window)
+                return [pages[p] for p in parent_ids]
+
+            loader = self._pages[key] = DataLoader(batch)
+        return loader
+
+    def batch(self, key: Hashable, compute: Callable[[Any, Sequence[Any]], Awaitable[dict[Any, Any]]]) -> DataLoader[Any, Any]:
+        """A loader that computes values for many keys at once with ``compute(session, keys)``."""
+        loader = self._batches.get(key)
+        if loader is None:
+
+            async def run(keys: Sequence[Any]) -> list[Any]:
+                async with self._scope.lock:
+                    values = await compute(self._scope.session, keys)
+                return [values.get(k) for k in keys]
+
+            loader = self._batches[key] = DataLoader(run)
         return loader
 
     def _visible(self, model: type) -> ColumnElement[bool]:

@@ -9,18 +9,31 @@ from strawberry.tools import merge_types
 from mcgraph.api.context import OperationScopeExtension
 from mcgraph.api.errors import ErrorPolicyExtension
 from mcgraph.api.relay import Node
+from mcgraph.api.projects import types as project_types
+from mcgraph.api.projects.mutations import ProjectsMutation
+from mcgraph.api.projects.queries import ProjectsQuery
 from mcgraph.api.tenancy import types as tenancy_types
 from mcgraph.api.tenancy.mutations import TenancyMutation
 from mcgraph.api.tenancy.queries import TenancyQuery
 
 
+def node_types(*modules: object) -> list[type]:
+    """Every Node type the modules declare, so that ``node(id:)`` can return any of them."""
+    return [
+        value
+        for module in modules
+        for value in vars(module).values()
+        if isinstance(value, type) and issubclass(value, Node) and value is not Node and value.__module__ == module.__name__
+    ]
+
+
 def build_schema() -> strawberry.Schema:
-    query = merge_types("Query", (TenancyQuery,))
-    mutation = merge_types("Mutation", (TenancyMutation,))
+    query = merge_types("Query", (TenancyQuery, ProjectsQuery))
+    mutation = merge_types("Mutation", (TenancyMutation, ProjectsMutation))
     return strawberry.Schema(
         query=query,
         mutation=mutation,
-        types=[tenancy_types.User, tenancy_types.Membership, tenancy_types.Team, tenancy_types.ApiToken, tenancy_types.Organization, Node],
+        types=[Node, *node_types(tenancy_types, project_types)],
         extensions=[ErrorPolicyExtension, OperationScopeExtension],
         config=StrawberryConfig(auto_camel_case=True),
     )

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from sqlalchemy import BigInteger, DateTime, ForeignKey, Integer, MetaData, TypeDecorator
+import enum
+
+from sqlalchemy import BigInteger, DateTime, Enum, ForeignKey, Integer, MetaData, TypeDecorator
 from sqlalchemy.orm import DeclarativeBase, Mapped, declared_attr, mapped_column
 
 # SQLite only autoincrements INTEGER PRIMARY KEY; PostgreSQL gets 64-bit ids.
@@ -69,3 +71,8 @@ class OrgScoped:
         return mapped_column(
             BigId, ForeignKey("organization.id", ondelete="CASCADE"), index=True, nullable=False
         )
+
+
+def enum_column(cls: type[enum.Enum], name: str) -> Enum:
+    """A string column holding an enum's values (portable: no native enum types)."""
+    return Enum(cls, name=name, values_callable=lambda e: [m.value for m in e], native_enum=False, length=32)

@@ -18,7 +18,7 @@ from typing import Any, Generic, TypeVar
 
 from sqlalchemy import Select, and_, case, false, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import InstrumentedAttribute
+from sqlalchemy.orm import InstrumentedAttribute, aliased
 
 from mcgraph.domain.errors import BadInput
 
@@ -57,14 +57,25 @@ class Window:
 
 @dataclass(frozen=True, slots=True)
 class SortKey:
-    """One sort column. ``nullable`` keys sort their NULLs last in either direction."""
+    """One sort key: a mapped column, or an expression with ``read`` to compute it from a row.
 
-    column: InstrumentedAttribute[Any]
+    ``nullable`` keys sort their NULLs last in either direction.
+    """
+
+    column: Any
     descending: bool = False
     nullable: bool = False
+    read: Callable[[Any], Any] | None = None
 
     def value(self, row: object) -> Any:
-        return getattr(row, self.column.key)
+        return self.read(row) if self.read is not None else getattr(row, self.column.key)
+
+
+def ranked(column: InstrumentedAttribute[Any], order: Sequence[Any], *, descending: bool = False) -> SortKey:
+    """Sort by ``column``'s values in the given ``order`` (e.g. severity), not alphabetically."""
+    rank = {value: i for i, value in enumerate(order)}
+    expression = case(*((column == value, i) for value, i in rank.items()), else_=len(rank))
+    return SortKey(expression, descending=descending, read=lambda row: rank.get(getattr(row, column.key), len(rank)))
 
 
 @dataclass(slots=True)
@@ -84,21 +95,21 @@ async def paginate(
     ``keys`` name the order; the entity's ``id`` is appended to make it total.
     """
     entity = stmt.column_descriptions[0]["entity"]
-    keys = [*keys, SortKey(entity.id)]
+    keys = _total(keys, entity)
 
     async def count() -> int:
         counted = select(func.count()).select_from(stmt.order_by(None).subquery())
         return int((await session.execute(counted)).scalar_one())
 
-    page_stmt = stmt
-    if window.after is not None:
-        page_stmt = page_stmt.where(_beyond(keys, decode_cursor(window.after, len(keys)), after=True))
-    if window.before is not None:
-        page_stmt = page_stmt.where(_beyond(keys, decode_cursor(window.before, len(keys)), after=False))
+    page_stmt = _within(stmt, keys, window)
     order = _order_by(keys, reverse=window.backwards)
     page_stmt = page_stmt.order_by(None).order_by(*order).limit(window.size + 1)
     rows = list((await session.execute(page_stmt)).scalars().all())
+    return _page(rows, keys, window, count)
 
+
+def _page(rows: list[Any], keys: Sequence[SortKey], window: Window, count: Callable[[], Awaitable[int]]) -> Page[Any]:
+    """The page of ``rows``, fetched with one row more than asked to tell if more follow."""
     more = len(rows) > window.size
     rows = rows[: window.size]
     if window.backwards:
@@ -108,6 +119,61 @@ async def paginate(
         has_next, has_previous = more, window.after is not None
     cursors = [encode_cursor([k.value(row) for k in keys]) for row in rows]
     return Page(rows, cursors, has_next, has_previous, count)
+
+
+async def paginate_many(
+    session: AsyncSession,
+    stmt: Select[Any],
+    partition: InstrumentedAttribute[Any],
+    parent_ids: Sequence[Any],
+    keys: Sequence[SortKey],
+    window: Window,
+) -> dict[Any, Page[Any]]:
+    """:func:`paginate` for many parents at once: one statement for all their pages.
+
+    ``stmt`` selects the child entity; ``partition`` is its column naming the parent.
+    Each parent's page is cut by ``ROW_NUMBER() OVER (PARTITION BY parent)``, so the cost
+    does not grow with the number of parents. ``count()`` of every page is batched too.
+    """
+    entity = stmt.column_descriptions[0]["entity"]
+    keys = _total(keys, entity)
+    scoped = stmt.where(partition.in_(list(parent_ids)))
+    filtered = _within(scoped, keys, window)
+    order = _order_by(keys, reverse=window.backwards)
+    position = func.row_number().over(partition_by=partition, order_by=order).label("position")
+    ranked = filtered.order_by(None).add_columns(position).subquery()
+    row = aliased(entity, ranked)
+    page_stmt = select(row).where(ranked.c.position <= window.size + 1).order_by(ranked.c.position)
+    grouped: dict[Any, list[Any]] = {parent: [] for parent in parent_ids}
+    for item in (await session.execute(page_stmt)).scalars():
+        grouped[getattr(item, partition.key)].append(item)
+
+    counts: dict[Any, int] | None = None
+
+    async def count_for(parent: Any) -> int:
+        nonlocal counts
+        if counts is None:
+            inner = scoped.order_by(None).subquery()
+            column = inner.c[partition.key]
+            rows = await session.execute(select(column, func.count()).group_by(column))
+            counts = {parent_id: int(n) for parent_id, n in rows}
+        return counts.get(parent, 0)
+
+    return {parent: _page(rows, keys, window, lambda p=parent: count_for(p)) for parent, rows in grouped.items()}
+
+
+def _total(keys: Sequence[SortKey], entity: Any) -> list[SortKey]:
+    """``keys`` made a total order: the id breaks ties, in the direction of the last key."""
+    return [*keys, SortKey(entity.id, descending=bool(keys) and keys[-1].descending)]
+
+
+def _within(stmt: Select[Any], keys: Sequence[SortKey], window: Window) -> Select[Any]:
+    """``stmt`` limited to the rows between the window's cursors."""
+    if window.after is not None:
+        stmt = stmt.where(_beyond(keys, decode_cursor(window.after, len(keys)), after=True))
+    if window.before is not None:
+        stmt = stmt.where(_beyond(keys, decode_cursor(window.before, len(keys)), after=False))
+    return stmt
 
 
 def _null_flag(key: SortKey) -> Any:

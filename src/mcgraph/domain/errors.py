@@ -41,6 +41,16 @@ class UserErrorCode(enum.StrEnum):
     NOT_A_MEMBER = "NOT_A_MEMBER"
     ALREADY_REVOKED = "ALREADY_REVOKED"
     VERSION_CONFLICT = "VERSION_CONFLICT"
+    DATE_RANGE = "DATE_RANGE"
+    CYCLE = "CYCLE"
+    UNKNOWN_STATE = "UNKNOWN_STATE"
+    UNKNOWN_STAGE = "UNKNOWN_STAGE"
+    UNKNOWN_METHODOLOGY = "UNKNOWN_METHODOLOGY"
+    GATE_REFUSED = "GATE_REFUSED"
+    TRANSITION_REFUSED = "TRANSITION_REFUSED"
+    STATUS_TRANSITION = "STATUS_TRANSITION"
+    BLOCKED_BY_DEPENDENCY = "BLOCKED_BY_DEPENDENCY"
+    ARCHIVED = "ARCHIVED"
 
 
 class RequestError(Exception):
@@ -78,6 +88,10 @@ class Problem:
     code: UserErrorCode
 
 
+class Conflict(RequestError):
+    code = ErrorCode.CONFLICT
+
+
 class UserError(Exception):
     """A mutation's input is refused; carries every problem found, not only the first."""
 
@@ -89,3 +103,18 @@ class UserError(Exception):
     def one(cls, field: str | Sequence[str] | None, message: str, code: UserErrorCode) -> UserError:
         path = [field] if isinstance(field, str) else field
         return cls(Problem(path, message, code))
+
+
+class Problems:
+    """Collects every problem of an input, then raises them together."""
+
+    def __init__(self) -> None:
+        self.found: list[Problem] = []
+
+    def add(self, field: str | Sequence[str] | None, message: str, code: UserErrorCode) -> None:
+        path = [field] if isinstance(field, str) else field
+        self.found.append(Problem(path, message, code))
+
+    def raise_any(self) -> None:
+        if self.found:
+            raise UserError(*self.found)

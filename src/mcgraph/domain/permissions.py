@@ -23,6 +23,12 @@ class Action(enum.StrEnum):
     TEAM_MANAGE = "team.manage"
     TOKEN_MANAGE_OWN = "token.manage_own"
     TOKEN_MANAGE_ANY = "token.manage_any"
+    PROJECT_READ = "project.read"
+    PROJECT_MANAGE = "project.manage"
+    PROJECT_FORCE = "project.force"
+    TASK_WRITE = "task.write"
+    COMMENT_WRITE = "comment.write"
+    TIME_LOG = "time.log"
 
 
 _EVERYONE = frozenset(Role)
@@ -36,6 +42,12 @@ MATRIX: dict[Action, frozenset[Role]] = {
     Action.TEAM_MANAGE: _ADMINS | {Role.MANAGER},
     Action.TOKEN_MANAGE_OWN: _EVERYONE,
     Action.TOKEN_MANAGE_ANY: _ADMINS,
+    Action.PROJECT_READ: _EVERYONE,
+    Action.PROJECT_MANAGE: _ADMINS | {Role.MANAGER},
+    Action.PROJECT_FORCE: _ADMINS | {Role.MANAGER},
+    Action.TASK_WRITE: _EVERYONE - {Role.VIEWER},
+    Action.COMMENT_WRITE: _EVERYONE - {Role.VIEWER},
+    Action.TIME_LOG: _EVERYONE - {Role.VIEWER},
 }
 
 

@@ -5,10 +5,10 @@ from __future__ import annotations
 import enum
 from datetime import datetime
 
-from sqlalchemy import Enum, ForeignKey, Index, String, UniqueConstraint
+from sqlalchemy import ForeignKey, Index, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
-from mcgraph.db.base import Base, BigId, OrgScoped, utcnow
+from mcgraph.db.base import Base, BigId, OrgScoped, enum_column, utcnow
 
 
 class Role(enum.StrEnum):
@@ -19,10 +19,6 @@ class Role(enum.StrEnum):
     MANAGER = "manager"
     MEMBER = "member"
     VIEWER = "viewer"
-
-
-def _enum(cls: type[enum.Enum], name: str) -> Enum:
-    return Enum(cls, name=name, values_callable=lambda e: [m.value for m in e], native_enum=False, length=32)
 
 
 class Organization(Base):
@@ -46,7 +42,7 @@ class Membership(OrgScoped, Base):
     __table_args__ = (UniqueConstraint("organization_id", "user_id"),)
 
     user_id: Mapped[int] = mapped_column(BigId, ForeignKey("user_account.id", ondelete="CASCADE"), index=True)
-    role: Mapped[Role] = mapped_column(_enum(Role, "role"))
+    role: Mapped[Role] = mapped_column(enum_column(Role, "role"))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 

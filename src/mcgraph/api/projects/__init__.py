@@ -1,0 +1,1 @@
+"""Projects and tasks in the API: types, filters, queries and mutations."""

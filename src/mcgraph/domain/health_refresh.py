@@ -1,0 +1,111 @@
+"""Project health: measured, assessed by the default rules or the methodology's plugin,
+and kept on the project row for filters, with an event whenever it changes.
+
+``assess_projects`` computes afresh (the API shows this); ``refresh_health`` stores the
+result and writes ``project.health_changed``. Changes to a project or its tasks refresh
+it in their own transaction; the passing of time is caught by the periodic sweep.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date
+from typing import Any
+
+from sqlalchemy import select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm.attributes import set_committed_value
+
+from mcgraph.db.models import Health, Project, ProjectStatus
+from mcgraph.domain.health import HealthReport, HealthThresholds, ProjectFacts, assess
+from mcgraph.domain.measure import TaskCounts, project_facts
+from mcgraph.domain.snapshots import project_info
+from mcgraph.domain.unit import Unit
+from mcgraph.plugins.manager import Plugins
+from mcgraph.settings import Settings
+
+CLOSED = frozenset({ProjectStatus.COMPLETED, ProjectStatus.CANCELLED})
+
+
+@dataclass(frozen=True, slots=True)
+class ProjectAssessment:
+    project_id: int
+    report: HealthReport
+    facts: ProjectFacts
+    counts: TaskCounts
+
+    @property
+    def progress(self) -> float:
+        return self.facts.progress
+
+    def reasons_json(self) -> list[dict[str, Any]]:
+        return [
+            {"code": r.code, "health": r.health.value, "message": r.message, "value": r.value, "threshold": r.threshold}
+            for r in self.report.reasons
+        ]
+
+
+def thresholds(settings: Settings) -> HealthThresholds:
+    return HealthThresholds(
+        schedule_gap_at_risk=settings.health_schedule_gap_at_risk,
+        schedule_gap_off_track=settings.health_schedule_gap_off_track,
+        overdue_at_risk=settings.health_overdue_at_risk,
+        overdue_off_track=settings.health_overdue_off_track,
+        slip_days_at_risk=settings.health_slip_days_at_risk,
+        slip_days_off_track=settings.health_slip_days_off_track,
+        cost_over_at_risk=settings.health_cost_over_at_risk,
+        cost_over_off_track=settings.health_cost_over_off_track,
+    )
+
+
+async def assess_projects(
+    session: AsyncSession, plugins: Plugins, settings: Settings, projects: Sequence[Project], today: date
+) -> dict[int, ProjectAssessment]:
+    measured = await project_facts(session, projects, today, settings.hours_per_day)
+    limits = thresholds(settings)
+    results: dict[int, ProjectAssessment] = {}
+    for project in projects:
+        facts, counts = measured[project.id]
+        report = HealthReport(Health.ON_TRACK, []) if project.status in CLOSED else assess(facts, limits)
+        methodology = plugins.methodology(project.methodology)
+        if methodology is not None and project.status not in CLOSED:
+            replaced = await plugins.project_health(
+                methodology, project=project_info(project), facts=facts, default=report
+            )
+            report = replaced or report
+        results[project.id] = ProjectAssessment(project.id, report, facts, counts)
+    return results
+
+
+async def refresh_health(unit: Unit, project_ids: Sequence[int]) -> list[ProjectAssessment]:
+    """Store the current health and progress of projects; record each health change.
+
+    Health is derived data: it is written without bumping the project's version, so a
+    client's ``expectedVersion`` is not made stale by work on the project's tasks.
+    """
+    projects = list(await unit.session.scalars(select(Project).where(Project.id.in_(list(project_ids)))))
+    assessed = await assess_projects(unit.session, unit.plugins, unit.settings, projects, unit.today)
+    for project in projects:
+        result = assessed[project.id]
+        reasons = result.reasons_json()
+        new = result.report.health
+        if new == project.health and abs(project.progress - result.progress) < 1e-9 and reasons == project.health_reasons:
+            continue
+        await unit.session.execute(
+            update(Project.__table__)
+            .where(Project.__table__.c.id == project.id)
+            .values(health=new, health_reasons=reasons, progress=result.progress)
+        )
+        old = project.health
+        for name, value in (("health", new), ("health_reasons", reasons), ("progress", result.progress)):
+            set_committed_value(project, name, value)
+        if new != old:
+            unit.record(
+                "project.health_changed",
+                project,
+                project_id=project.id,
+                changes={"health": (old, new)},
+                reasons=reasons,
+            )
+    return list(assessed.values())

@@ -1,0 +1,152 @@
+"""Measuring projects: progress, overdue tasks, cost and the forecast end, for many
+projects in a fixed number of statements (never one query per project).
+"""
+
+from __future__ import annotations
+
+import math
+from collections import defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date, timedelta
+from decimal import Decimal
+
+from sqlalchemy import Float, and_, case, cast, exists, func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import aliased
+
+from mcgraph.db.models import CostEntry, Dependency, Project, ProjectMember, StateCategory, Task, TimeEntry
+from mcgraph.domain.health import ProjectFacts
+from mcgraph.domain.schedule import ScheduleLink, ScheduleTask, compute_schedule
+
+DONE = StateCategory.DONE
+
+
+@dataclass(frozen=True, slots=True)
+class TaskCounts:
+    total: int = 0
+    done: int = 0
+    open: int = 0
+    overdue: int = 0
+    estimate_total: float = 0.0
+    estimate_done: float = 0.0
+
+    @property
+    def progress(self) -> float:
+        """Done estimate over total estimate; done tasks over all tasks without estimates."""
+        if self.estimate_total > 0:
+            return self.estimate_done / self.estimate_total
+        return self.done / self.total if self.total else 0.0
+
+
+async def task_counts(session: AsyncSession, project_ids: Sequence[int], today: date) -> dict[int, TaskCounts]:
+    """Counts over each project's leaf tasks (a parent's estimate is its subtasks')."""
+    child = aliased(Task)
+    is_leaf = ~exists(select(child.id).where(child.parent_id == Task.id))
+    is_done = Task.state_category == DONE
+    estimate = func.coalesce(Task.estimate_hours, 0.0)
+    stmt = (
+        select(
+            Task.project_id,
+            func.count(),
+            func.sum(case((is_done, 1), else_=0)),
+            func.sum(case((and_(~is_done, Task.due_date < today), 1), else_=0)),
+            func.sum(estimate),
+            func.sum(case((is_done, estimate), else_=0.0)),
+        )
+        .where(Task.project_id.in_(project_ids), is_leaf)
+        .group_by(Task.project_id)
+    )
+    counts: dict[int, TaskCounts] = {}
+    for project_id, total, done, overdue, est_total, est_done in await session.execute(stmt):
+        counts[project_id] = TaskCounts(
+            total=total, done=done or 0, open=total - (done or 0), overdue=overdue or 0,
+            estimate_total=float(est_total or 0), estimate_done=float(est_done or 0),
+        )
+    return counts
+
+
+async def actual_costs(session: AsyncSession, project_ids: Sequence[int]) -> dict[int, Decimal]:
+    """Time entries times the member's hourly rate, plus cost entries, per project."""
+    labour = (
+        select(
+            TimeEntry.project_id,
+            func.sum(cast(TimeEntry.minutes, Float) * cast(func.coalesce(ProjectMember.hourly_rate, 0), Float) / 60.0),
+        )
+        .join(
+            ProjectMember,
+            and_(ProjectMember.project_id == TimeEntry.project_id, ProjectMember.user_id == TimeEntry.user_id),
+        )
+        .where(TimeEntry.project_id.in_(project_ids))
+        .group_by(TimeEntry.project_id)
+    )
+    other = select(CostEntry.project_id, func.sum(CostEntry.amount)).where(CostEntry.project_id.in_(project_ids)).group_by(CostEntry.project_id)
+    costs: dict[int, Decimal] = defaultdict(lambda: Decimal(0))
+    for project_id, amount in await session.execute(labour):
+        costs[project_id] += Decimal(str(round(amount or 0, 2)))
+    for project_id, amount in await session.execute(other):
+        costs[project_id] += Decimal(amount or 0)
+    return dict(costs)
+
+
+async def forecast_ends(
+    session: AsyncSession, projects: Sequence[Project], today: date, hours_per_day: float
+) -> dict[int, date]:
+    """When each project's remaining work ends, by the critical path of its open tasks."""
+    ids = [p.id for p in projects]
+    if not ids:
+        return {}
+    tasks: dict[int, list[ScheduleTask]] = defaultdict(list)
+    rows = await session.execute(
+        select(Task.id, Task.project_id, Task.estimate_hours, Task.state_category).where(Task.project_id.in_(ids))
+    )
+    open_projects: set[int] = set()
+    for task_id, project_id, hours, category in rows:
+        remaining = 0.0 if category == DONE else (hours or 0.0) / hours_per_day
+        if category != DONE:
+            open_projects.add(project_id)
+        tasks[project_id].append(ScheduleTask(task_id, remaining))
+    links: dict[int, list[ScheduleLink]] = defaultdict(list)
+    pred = aliased(Task)
+    link_rows = await session.execute(
+        select(pred.project_id, Dependency.predecessor_id, Dependency.successor_id, Dependency.type, Dependency.lag_days)
+        .join(pred, pred.id == Dependency.predecessor_id)
+        .where(pred.project_id.in_(ids))
+    )
+    for project_id, p, s, kind, lag in link_rows:
+        links[project_id].append(ScheduleLink(p, s, kind, lag))
+    ends: dict[int, date] = {}
+    for project in projects:
+        if project.id not in open_projects:
+            continue
+        schedule = compute_schedule(tasks[project.id], links[project.id])
+        origin = max(today, project.start_date) if project.start_date else today
+        ends[project.id] = origin + timedelta(days=math.ceil(schedule.finish - 1e-9))
+    return ends
+
+
+async def project_facts(
+    session: AsyncSession, projects: Sequence[Project], today: date, hours_per_day: float
+) -> dict[int, tuple[ProjectFacts, TaskCounts]]:
+    ids = [p.id for p in projects]
+    counts = await task_counts(session, ids, today)
+    costs = await actual_costs(session, ids)
+    forecasts = await forecast_ends(session, [p for p in projects if p.target_end_date], today, hours_per_day)
+    facts = {}
+    for project in projects:
+        c = counts.get(project.id, TaskCounts())
+        facts[project.id] = (
+            ProjectFacts(
+                today=today,
+                start_date=project.start_date,
+                target_end_date=project.target_end_date,
+                progress=c.progress,
+                overdue_tasks=c.overdue,
+                open_tasks=c.open,
+                forecast_end_date=forecasts.get(project.id),
+                planned_budget=project.planned_budget,
+                actual_cost=costs.get(project.id, Decimal(0)),
+            ),
+            c,
+        )
+    return facts
