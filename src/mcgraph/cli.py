@@ -94,17 +94,16 @@ def serve(host: str, port: int, workers: int, demo: bool, database_url: str | No
 
 
 def _seed_demo(settings: Settings) -> str:
-    from mcgraph.db import Database
     from mcgraph.demo import seed
-    from mcgraph.domain.clock import SystemClock
+    from mcgraph.runtime import Runtime
 
     async def run() -> str:
-        database = Database(settings.database_url)
+        runtime = Runtime.from_settings(settings)
         try:
-            async with database.transaction() as session:
-                return await seed(session, SystemClock().now())
+            async with runtime.database.transaction() as session:
+                return await seed(session, runtime.clock.now(), runtime.plugins, settings)
         finally:
-            await database.dispose()
+            await runtime.close()
 
     return _run(run)
 

@@ -10,6 +10,7 @@ from mcgraph.api.context import OperationScopeExtension
 from mcgraph.api.errors import ErrorPolicyExtension
 from mcgraph.api.relay import Node
 from mcgraph.api.projects import types as project_types
+from mcgraph.api.projects.dashboard import DashboardQuery
 from mcgraph.api.projects.mutations import ProjectsMutation
 from mcgraph.api.projects.queries import ProjectsQuery
 from mcgraph.api.tenancy import types as tenancy_types
@@ -28,7 +29,7 @@ def node_types(*modules: object) -> list[type]:
 
 
 def build_schema() -> strawberry.Schema:
-    query = merge_types("Query", (TenancyQuery, ProjectsQuery))
+    query = merge_types("Query", (TenancyQuery, ProjectsQuery, DashboardQuery))
     mutation = merge_types("Mutation", (TenancyMutation, ProjectsMutation))
     return strawberry.Schema(
         query=query,

@@ -92,15 +92,17 @@ async def refresh_health(unit: Unit, project_ids: Sequence[int]) -> list[Project
         new = result.report.health
         if new == project.health and abs(project.progress - result.progress) < 1e-9 and reasons == project.health_reasons:
             continue
-        await unit.session.execute(
-            update(Project.__table__)
-            .where(Project.__table__.c.id == project.id)
+        table = Project.__table__
+        written = await unit.session.execute(
+            update(table)
+            .where(table.c.id == project.id, table.c.health == project.health)
             .values(health=new, health_reasons=reasons, progress=result.progress)
         )
         old = project.health
         for name, value in (("health", new), ("health_reasons", reasons), ("progress", result.progress)):
             set_committed_value(project, name, value)
-        if new != old:
+        # Another process that saw the same change first has recorded it already.
+        if new != old and written.rowcount == 1:
             unit.record(
                 "project.health_changed",
                 project,
@@ -109,3 +111,19 @@ async def refresh_health(unit: Unit, project_ids: Sequence[int]) -> list[Project
                 reasons=reasons,
             )
     return list(assessed.values())
+
+
+async def refresh_organization(unit: Unit) -> int:
+    """Refresh every open project of the unit's organisation; returns how many changed health."""
+    ids = list(
+        await unit.session.scalars(
+            select(Project.id).where(
+                Project.organization_id == unit.actor.organization_id,
+                Project.archived_at.is_(None),
+                Project.status.not_in(CLOSED),
+            )
+        )
+    )
+    before = len(unit.events)
+    await refresh_health(unit, ids)
+    return len(unit.events) - before

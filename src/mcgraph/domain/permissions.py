@@ -61,6 +61,11 @@ class Actor:
     token_id: int | None = None
 
 
+def system_actor(organization_id: int) -> Actor:
+    """mcgraph itself, acting in an organisation (sweeps, automations): no user."""
+    return Actor(user_id=0, organization_id=organization_id, role=Role.OWNER)
+
+
 def can(actor: Actor | None, action: Action) -> bool:
     return actor is not None and actor.role in MATRIX[action]
 

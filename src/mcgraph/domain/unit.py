@@ -54,7 +54,7 @@ class Unit:
             subject_type=event_type.split(".", 1)[0],
             subject_id=subject.id,
             project_id=project_id,
-            actor_id=self.actor.user_id,
+            actor_id=self.actor.user_id or None,
             data=payload,
             occurred_at=self.now,
         )

@@ -252,6 +252,11 @@ async def _assessments(info: strawberry.Info, session: Any, ids: Any) -> dict[in
     return await assess_projects(session, runtime.plugins, runtime.settings, projects, info.context.now.date())
 
 
+def assessment_loader(info: strawberry.Info) -> Any:
+    """Each project's health assessment, computed for all projects of the operation at once."""
+    return info.context.loaders.batch("assessment", lambda session, ids: _assessments(info, session, ids))
+
+
 async def _schedules(info: strawberry.Info, session: Any, ids: Any) -> dict[int, ProjectSchedule]:
     ids = list(ids)
     projects = {p.id: p for p in await session.scalars(select(m.Project).where(m.Project.id.in_(ids)))}
@@ -348,13 +353,11 @@ class Project(Node):
 
     @strawberry.field(description="Done estimate over total estimate (done tasks over all tasks without estimates), 0 to 1.")
     async def progress(self, root: strawberry.Parent[m.Project], info: strawberry.Info) -> float:
-        assessment = await info.context.loaders.batch("assessment", lambda s, ids: _assessments(info, s, ids)).load(root.id)
-        return assessment.progress
+        return (await assessment_loader(info).load(root.id)).progress
 
     @strawberry.field(description="Computed afresh from tasks, dates and costs, with the reasons.")
     async def health(self, root: strawberry.Parent[m.Project], info: strawberry.Info) -> ProjectHealth:
-        assessment = await info.context.loaders.batch("assessment", lambda s, ids: _assessments(info, s, ids)).load(root.id)
-        report = assessment.report
+        report = (await assessment_loader(info).load(root.id)).report
         override = None
         if root.health_override is not None:
             override = HealthOverride(

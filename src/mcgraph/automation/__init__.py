@@ -1,0 +1,1 @@
+"""Background work: sweeps and scheduled jobs, later automation rules on Dramatiq."""
