@@ -209,3 +209,24 @@ def export_schema(check: bool, path: Path) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(sdl)
     click.echo(f"wrote {path}", err=True)
+
+
+@main.command("plugins")
+def list_plugins() -> None:
+    """List installed plugins, their hooks and methodologies."""
+    from importlib.metadata import entry_points
+
+    from mcgraph.plugins.manager import ENTRY_POINT_GROUP, Plugins, create_plugin_manager
+
+    settings = _settings()
+    plugins = Plugins(create_plugin_manager(allow=settings.plugins, block=settings.disable_plugins))
+    versions = {ep.name: (ep.dist.version if ep.dist else "?") for ep in entry_points(group=ENTRY_POINT_GROUP)}
+    for name, plugin in plugins.pm.list_name_plugin():
+        hooks = sorted(h.name for h in plugins.pm.get_hookcallers(plugin) or ())
+        methodologies = sorted(m.key for m in plugins.methodologies.values() if m.plugin == name)
+        click.echo(f"{name} {versions.get(name, 'built-in')}")
+        click.echo(f"  hooks: {', '.join(hooks) or '-'}")
+        click.echo(f"  methodologies: {', '.join(methodologies) or '-'}")
+    blocked = sorted(n for n in versions if plugins.pm.is_blocked(n) or n not in plugins.names())
+    if blocked:
+        click.echo(f"disabled: {', '.join(blocked)}")
