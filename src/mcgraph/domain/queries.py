@@ -46,6 +46,12 @@ class ProjectOrder(enum.Enum):
     CREATED_AT = "created_at"
 
 
+def contains(text: str) -> str:
+    """A LIKE pattern matching ``text`` anywhere, its own ``%``, ``_`` and ``\\`` taken literally."""
+    escaped = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return f"%{escaped}%"
+
+
 def project_select(organization_id: int, query: ProjectQuery) -> Select[Any]:
     stmt = select(Project).where(Project.organization_id == organization_id)
     conditions: list[ColumnElement[bool]] = []
@@ -72,8 +78,8 @@ def project_select(organization_id: int, query: ProjectQuery) -> Select[Any]:
     if query.ends_after:
         conditions.append(Project.target_end_date >= query.ends_after)
     if query.search and query.search.strip():
-        pattern = f"%{query.search.strip()}%"
-        conditions.append(or_(Project.key.ilike(pattern), Project.name.ilike(pattern)))
+        pattern = contains(query.search.strip())
+        conditions.append(or_(Project.key.ilike(pattern, escape="\\"), Project.name.ilike(pattern, escape="\\")))
     return stmt.where(*conditions)
 
 
@@ -149,7 +155,7 @@ def task_conditions(query: TaskQuery, today: date) -> list[ColumnElement[bool]]:
     if query.top_level_only:
         conditions.append(Task.parent_id.is_(None))
     if query.search and query.search.strip():
-        conditions.append(Task.title.ilike(f"%{query.search.strip()}%"))
+        conditions.append(Task.title.ilike(contains(query.search.strip()), escape="\\"))
     return conditions
 
 
