@@ -184,7 +184,7 @@ def upgrade() -> None:
     sa.Column('updated_at', mcgraph.db.base.UTCDateTime(timezone=True), nullable=False),
     sa.Column('organization_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
     sa.Column('id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), autoincrement=True, nullable=False),
-    sa.CheckConstraint('(project_id IS NULL) <> (process_run_id IS NULL)', name=op.f('ck_task_one_container')),
+    sa.CheckConstraint('project_id IS NOT NULL OR process_run_id IS NOT NULL', name=op.f('ck_task_has_container')),
     sa.ForeignKeyConstraint(['assignee_id'], ['user_account.id'], name=op.f('fk_task_assignee_id_user_account'), ondelete='SET NULL'),
     sa.ForeignKeyConstraint(['created_by_id'], ['user_account.id'], name=op.f('fk_task_created_by_id_user_account'), ondelete='SET NULL'),
     sa.ForeignKeyConstraint(['milestone_id'], ['milestone.id'], name=op.f('fk_task_milestone_id_milestone'), ondelete='SET NULL'),

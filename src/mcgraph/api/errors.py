@@ -9,7 +9,7 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 
 import strawberry
 from graphql import GraphQLError
@@ -71,12 +71,27 @@ def _with_code(error: GraphQLError, message: str, code: str) -> GraphQLError:
 
 
 class ErrorPolicyExtension(SchemaExtension):
-    """Applies :func:`shape_error` to every error of an operation's result."""
+    """Applies :func:`shape_error` to every error of an operation's result.
+
+    Over HTTP the result is shaped when the operation ends. Over WebSocket each result
+    is sent while the operation is still running, so it is shaped as it is streamed
+    (and not a second time when the operation ends).
+    """
+
+    _streamed = False
 
     async def on_operation(self) -> AsyncIterator[None]:  # type: ignore[override]
         yield
-        result = self.execution_context.result
+        if not self._streamed:
+            self._shape(self.execution_context.result)
+
+    def on_stream_result(self, result: object) -> Iterator[None]:  # type: ignore[override]
+        self._streamed = True
+        self._shape(result)
+        yield
+
+    def _shape(self, result: object) -> None:
         errors = getattr(result, "errors", None)
         if errors:
             request_id = self.execution_context.context.request_id
-            result.errors = [shape_error(e, request_id) for e in errors]  # type: ignore[union-attr]
+            result.errors = [shape_error(e, request_id) for e in errors]  # type: ignore[attr-defined]

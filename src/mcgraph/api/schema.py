@@ -8,8 +8,13 @@ from strawberry.tools import merge_types
 
 from mcgraph.api.context import OperationScopeExtension
 from mcgraph.api.errors import ErrorPolicyExtension
+from mcgraph.api.processes import types as process_types
+from mcgraph.api.processes.mutations import ProcessesMutation
+from mcgraph.api.processes.queries import ProcessesQuery
 from mcgraph.api.relay import Node
+from mcgraph.api.projects import collab_types
 from mcgraph.api.projects import types as project_types
+from mcgraph.api.projects.collab import CollabMutation
 from mcgraph.api.projects.dashboard import DashboardQuery
 from mcgraph.api.projects.mutations import ProjectsMutation
 from mcgraph.api.projects.queries import ProjectsQuery
@@ -29,12 +34,12 @@ def node_types(*modules: object) -> list[type]:
 
 
 def build_schema() -> strawberry.Schema:
-    query = merge_types("Query", (TenancyQuery, ProjectsQuery, DashboardQuery))
-    mutation = merge_types("Mutation", (TenancyMutation, ProjectsMutation))
+    query = merge_types("Query", (TenancyQuery, ProjectsQuery, DashboardQuery, ProcessesQuery))
+    mutation = merge_types("Mutation", (TenancyMutation, ProjectsMutation, CollabMutation, ProcessesMutation))
     return strawberry.Schema(
         query=query,
         mutation=mutation,
-        types=[Node, *node_types(tenancy_types, project_types)],
+        types=[Node, *node_types(tenancy_types, project_types, collab_types, process_types)],
         extensions=[ErrorPolicyExtension, OperationScopeExtension],
         config=StrawberryConfig(auto_camel_case=True),
     )

@@ -25,6 +25,10 @@ class UTCDateTime(TypeDecorator[datetime]):
     def __init__(self, timezone: bool = True) -> None:
         super().__init__(timezone=True)
 
+    @property
+    def python_type(self) -> type:
+        return datetime
+
     def process_bind_param(self, value: datetime | None, dialect: object) -> datetime | None:
         if value is None:
             return None

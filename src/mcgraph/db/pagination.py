@@ -8,6 +8,7 @@ rows inserted meanwhile neither repeat nor vanish from the pages that follow.
 from __future__ import annotations
 
 import base64
+import enum
 import binascii
 import json
 from collections.abc import Awaitable, Callable, Sequence
@@ -69,6 +70,23 @@ class SortKey:
 
     def value(self, row: object) -> Any:
         return self.read(row) if self.read is not None else getattr(row, self.column.key)
+
+    def coerce(self, value: Any) -> Any:
+        """A cursor's value for this key, checked against the key's type (cursors come from clients)."""
+        if value is None:
+            if self.nullable:
+                return None
+            raise ValueError("null")
+        expected: type = int if self.read is not None else self.column.type.python_type
+        if issubclass(expected, enum.Enum):
+            return expected(value)
+        if expected in (int, float):
+            if isinstance(value, bool) or not isinstance(value, int | float) or (expected is int and not isinstance(value, int)):
+                raise ValueError("not a number")
+            return value
+        if not isinstance(value, expected):
+            raise ValueError(f"not a {expected.__name__}")
+        return value
 
 
 def ranked(column: InstrumentedAttribute[Any], order: Sequence[Any], *, descending: bool = False) -> SortKey:
@@ -170,9 +188,9 @@ def _total(keys: Sequence[SortKey], entity: Any) -> list[SortKey]:
 def _within(stmt: Select[Any], keys: Sequence[SortKey], window: Window) -> Select[Any]:
     """``stmt`` limited to the rows between the window's cursors."""
     if window.after is not None:
-        stmt = stmt.where(_beyond(keys, decode_cursor(window.after, len(keys)), after=True))
+        stmt = stmt.where(_beyond(keys, decode_cursor(window.after, keys), after=True))
     if window.before is not None:
-        stmt = stmt.where(_beyond(keys, decode_cursor(window.before, len(keys)), after=False))
+        stmt = stmt.where(_beyond(keys, decode_cursor(window.before, keys), after=False))
     return stmt
 
 
@@ -232,12 +250,13 @@ def encode_cursor(values: list[Any]) -> str:
     return base64.urlsafe_b64encode(raw).decode().rstrip("=")
 
 
-def decode_cursor(cursor: str, length: int) -> list[Any]:
+def decode_cursor(cursor: str, keys: Sequence[SortKey]) -> list[Any]:
+    """The sort values in ``cursor``, each checked against its key; BAD_USER_INPUT otherwise."""
     try:
         raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
         values = json.loads(raw, object_hook=_hook)
-    except (binascii.Error, ValueError, UnicodeDecodeError):
-        values = None
-    if not isinstance(values, list) or len(values) != length:
-        raise BadInput(f"The cursor {cursor!r} does not belong to this list; ask again from the start.")
-    return values
+        if not isinstance(values, list) or len(values) != len(keys):
+            raise ValueError("wrong length")
+        return [key.coerce(value) for key, value in zip(keys, values, strict=True)]
+    except (binascii.Error, ValueError, TypeError, UnicodeDecodeError):
+        raise BadInput(f"The cursor {cursor!r} does not belong to this list; ask again from the start.") from None

@@ -29,6 +29,8 @@ class Action(enum.StrEnum):
     TASK_WRITE = "task.write"
     COMMENT_WRITE = "comment.write"
     TIME_LOG = "time.log"
+    PROCESS_MANAGE = "process.manage"
+    PROCESS_RUN = "process.run"
 
 
 _EVERYONE = frozenset(Role)
@@ -48,6 +50,8 @@ MATRIX: dict[Action, frozenset[Role]] = {
     Action.TASK_WRITE: _EVERYONE - {Role.VIEWER},
     Action.COMMENT_WRITE: _EVERYONE - {Role.VIEWER},
     Action.TIME_LOG: _EVERYONE - {Role.VIEWER},
+    Action.PROCESS_MANAGE: _ADMINS | {Role.MANAGER},
+    Action.PROCESS_RUN: _EVERYONE - {Role.VIEWER},
 }
 
 

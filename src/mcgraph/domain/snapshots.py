@@ -55,6 +55,14 @@ async def project_tasks(session: AsyncSession, project_id: int) -> list[TaskInfo
     return [task_info(t, tuple(sorted(labels[t.id]))) for t in tasks]
 
 
+async def container_tasks(session: AsyncSession, task: Task) -> list[TaskInfo]:
+    """The tasks of the list ``task`` is in: its run's, or else its project's."""
+    if task.process_run_id is not None:
+        rows = await session.scalars(select(Task).where(Task.process_run_id == task.process_run_id).order_by(Task.rank))
+        return [task_info(t) for t in rows]
+    return await project_tasks(session, task.project_id)  # type: ignore[arg-type]
+
+
 async def project_milestones(session: AsyncSession, project_id: int) -> list[MilestoneInfo]:
     rows = await session.scalars(select(Milestone).where(Milestone.project_id == project_id).order_by(Milestone.due_date, Milestone.id))
     return [

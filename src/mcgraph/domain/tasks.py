@@ -12,7 +12,7 @@ from sqlalchemy import delete, func, select
 from sqlalchemy.orm import aliased
 
 from mcgraph.db.models import Dependency, DependencyType, Membership, Milestone, Priority, Project, StateCategory, Task, TaskLabel
-from mcgraph.domain import snapshots
+from mcgraph.domain import runs, snapshots
 from mcgraph.domain.errors import Problem, Problems, UserError, UserErrorCode
 from mcgraph.domain.health_refresh import refresh_health
 from mcgraph.domain.permissions import Action, can
@@ -133,8 +133,8 @@ async def set_state(unit: Unit, task_id: int, state: str, *, force: bool = False
     """
     task = await get_task(unit, task_id)
     check_version(task, expected_version)
-    project = await task_project(unit, task)
-    methodology = methodology_of(unit, project)
+    project = await get_project(unit, task.project_id) if task.project_id else None
+    methodology = methodology_of(unit, project) if project else runs.run_methodology(unit, None)
     target = methodology.state(state)
     if target is None:
         raise UserError.one("state", _unknown_state(methodology, state), UserErrorCode.UNKNOWN_STATE)
@@ -146,23 +146,24 @@ async def set_state(unit: Unit, task_id: int, state: str, *, force: bool = False
     if target.category == StateCategory.DONE and not force:
         blockers = await open_predecessors(unit, task)
         if blockers:
-            names = ", ".join(f"{task_key(project, b)} {b.title!r}" for b in blockers)
+            names = ", ".join(f"{task_key(project, b)} {b.title!r}" if project else repr(b.title) for b in blockers)
             problems.append(Problem(["state"], f"Finish its predecessors first: {names}.", UserErrorCode.BLOCKED_BY_DEPENDENCY))
     transition = TaskTransition(
         task=snapshots.task_info(task),
-        project=snapshots.project_info(project),
+        project=snapshots.project_info(project) if project else None,
         methodology=methodology,
         from_state=task.state,
         to_state=target.key,
         actor_id=unit.actor.user_id,
         now=unit.now,
         session=unit.session,
-        tasks=lambda: snapshots.project_tasks(unit.session, project.id),
+        tasks=lambda: snapshots.container_tasks(unit.session, task),
     )
     refusals = await unit.plugins.check_task_transition(transition)
     problems.extend(Problem(["state"], f"{r.plugin}: {r.reason}", UserErrorCode.TRANSITION_REFUSED) for r in refusals)
     if problems:
         raise UserError(*problems)
+    before = task.state_category
     changes = changed(
         task,
         state=target.key,
@@ -170,9 +171,12 @@ async def set_state(unit: Unit, task_id: int, state: str, *, force: bool = False
         completed_at=unit.now if target.category == StateCategory.DONE else None,
     )
     task.updated_at = unit.now
-    unit.record("task.state_changed", task, project_id=project.id, changes=changes, forced=force)
+    extra = {"run_id": task.process_run_id} if task.process_run_id else {}
+    unit.record("task.state_changed", task, project_id=task.project_id, changes=changes, forced=force, **extra)
     await unit.session.flush()
-    await refresh_health(unit, [project.id])
+    await runs.on_task_state_changed(unit, task, before, target.category)
+    if task.project_id:
+        await refresh_health(unit, [task.project_id])
     return task
 
 

@@ -10,6 +10,8 @@ import strawberry
 from sqlalchemy import select
 
 from mcgraph.api.common import OrderDirection
+from mcgraph.api.projects import collab_types
+from mcgraph.api.projects.collab_types import Comment, CostEntry, Event, TimeEntry
 from mcgraph.api.projects.methodology import Methodology, Stage, TaskState
 from mcgraph.api.relay import Connection, Node, node_type, pk_of, window
 from mcgraph.api.tenancy.types import User
@@ -245,6 +247,31 @@ class Task(Node):
     async def successors(self, root: strawberry.Parent[m.Task], info: strawberry.Info) -> list[Dependency]:
         return await info.context.loaders.children(m.Dependency.predecessor_id).load(root.id)
 
+    @strawberry.field(description="Comments on the task, oldest first.")
+    async def comments(
+        self, root: strawberry.Parent[m.Task], info: strawberry.Info,
+        first: int | None = None, after: str | None = None, last: int | None = None, before: str | None = None,
+    ) -> Connection[Comment]:
+        return await collab_types.comments(info, "task", root.organization_id, root.id, (first, after, last, before))
+
+    @strawberry.field(description="Time logged on the task, latest day first.")
+    async def time_entries(
+        self, root: strawberry.Parent[m.Task], info: strawberry.Info,
+        first: int | None = None, after: str | None = None, last: int | None = None, before: str | None = None,
+    ) -> Connection[TimeEntry]:
+        return await collab_types.time_entries(info, "task", root.organization_id, root.id, (first, after, last, before))
+
+    @strawberry.field(description="Minutes logged on the task, by everyone.")
+    async def time_spent_minutes(self, root: strawberry.Parent[m.Task], info: strawberry.Info) -> int:
+        return await collab_types.time_spent(info, root.id)
+
+    @strawberry.field(description="What happened to the task, newest first; `types` keeps only those event types.")
+    async def history(
+        self, root: strawberry.Parent[m.Task], info: strawberry.Info, types: list[str] | None = None,
+        first: int | None = None, after: str | None = None, last: int | None = None, before: str | None = None,
+    ) -> Connection[Event]:
+        return await collab_types.events(info, "task", root.organization_id, root.id, types, (first, after, last, before))
+
 
 async def _assessments(info: strawberry.Info, session: Any, ids: Any) -> dict[int, Any]:
     projects = list(await session.scalars(select(m.Project).where(m.Project.id.in_(list(ids)))))
@@ -374,6 +401,31 @@ class Project(Node):
     async def actual_cost(self, root: strawberry.Parent[m.Project], info: strawberry.Info) -> Decimal:
         costs = info.context.loaders.batch("actual_cost", lambda s, ids: actual_costs(s, list(ids)))
         return (await costs.load(root.id)) or Decimal("0")
+
+    @strawberry.field(description="Cost entries besides the members' time, by the day they were incurred.")
+    async def cost_entries(self, root: strawberry.Parent[m.Project], info: strawberry.Info) -> list[CostEntry]:
+        return await collab_types.cost_entries(info, root.id)
+
+    @strawberry.field(description="Comments on the project itself (task comments are on each task), oldest first.")
+    async def comments(
+        self, root: strawberry.Parent[m.Project], info: strawberry.Info,
+        first: int | None = None, after: str | None = None, last: int | None = None, before: str | None = None,
+    ) -> Connection[Comment]:
+        return await collab_types.comments(info, "project", root.organization_id, root.id, (first, after, last, before))
+
+    @strawberry.field(description="Time logged on the project's tasks, latest day first.")
+    async def time_entries(
+        self, root: strawberry.Parent[m.Project], info: strawberry.Info,
+        first: int | None = None, after: str | None = None, last: int | None = None, before: str | None = None,
+    ) -> Connection[TimeEntry]:
+        return await collab_types.time_entries(info, "project", root.organization_id, root.id, (first, after, last, before))
+
+    @strawberry.field(description="What happened in the project and its tasks, newest first; `types` keeps only those event types.")
+    async def history(
+        self, root: strawberry.Parent[m.Project], info: strawberry.Info, types: list[str] | None = None,
+        first: int | None = None, after: str | None = None, last: int | None = None, before: str | None = None,
+    ) -> Connection[Event]:
+        return await collab_types.events(info, "project", root.organization_id, root.id, types, (first, after, last, before))
 
     @strawberry.field(description="The plan by the critical path method over dependencies and estimates.")
     async def schedule(self, root: strawberry.Parent[m.Project], info: strawberry.Info) -> ProjectSchedule:

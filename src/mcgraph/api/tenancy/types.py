@@ -126,12 +126,14 @@ class Organization(Node):
         if where and where.roles:
             stmt = stmt.where(m.Membership.role.in_(where.roles))
         if where and where.search:
-            pattern = f"%{where.search.strip().lower()}%"
+            pattern = f"%{_escape_like(where.search.strip().lower())}%"
             stmt = stmt.join(m.User, m.User.id == m.Membership.user_id).where(
-                or_(m.User.email.like(pattern), m.User.name.ilike(pattern))
+                or_(m.User.email.like(pattern, escape="\\"), m.User.name.ilike(pattern, escape="\\"))
             )
         order = order_by or MemberOrder()
-        keys = [SortKey(m.Membership.created_at, descending=order.direction.descending)]
+        # The id breaks ties in the same direction, so that DESC is exactly ASC reversed.
+        descending = order.direction.descending
+        keys = [SortKey(m.Membership.created_at, descending=descending), SortKey(m.Membership.id, descending=descending)]
         async with info.context.read() as session:
             page = await paginate(session, stmt, keys, window(info, first, after, last, before))
         return Connection.of(page, info.context.scope)
@@ -162,6 +164,11 @@ class Organization(Node):
         before: str | None = None,
     ) -> Connection[ApiToken]:
         return await token_page(info, None, include_revoked, first, after, last, before)
+
+
+def _escape_like(text: str) -> str:
+    """``text`` matched literally by LIKE: its wildcards ``%`` and ``_`` escaped with a backslash."""
+    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
 
 
 @strawberry.type(description="Who is asking: the token's user, organisation and role.")

@@ -1,6 +1,18 @@
 """Every mapped model, imported here so that ``Base.metadata`` knows them all."""
 
-from mcgraph.db.models.enums import DependencyType, Health, Priority, ProjectStatus, StateCategory
+from mcgraph.db.models.enums import (
+    Assignment,
+    DependencyType,
+    Health,
+    Priority,
+    ProcessStatus,
+    ProjectStatus,
+    RejectAction,
+    RunState,
+    RunTrigger,
+    StateCategory,
+    StepOutcome,
+)
 from mcgraph.db.models.events import Event
 from mcgraph.db.models.projects import (
     Comment,
@@ -15,10 +27,23 @@ from mcgraph.db.models.projects import (
     TaskLabel,
     TimeEntry,
 )
+from mcgraph.db.models.processes import Process, ProcessRun, ProcessStep, ProcessVersion, RoundRobinCursor, RunStep
 from mcgraph.db.models.tenancy import ApiToken, Membership, Organization, Role, Team, TeamMember, User
 
 __all__ = [
     "ApiToken",
+    "Assignment",
+    "Process",
+    "ProcessRun",
+    "ProcessStatus",
+    "ProcessStep",
+    "ProcessVersion",
+    "RejectAction",
+    "RoundRobinCursor",
+    "RunState",
+    "RunStep",
+    "RunTrigger",
+    "StepOutcome",
     "Comment",
     "CommentMention",
     "CostEntry",

@@ -50,3 +50,47 @@ class DependencyType(enum.StrEnum):
     SS = "ss"  # start to start
     FF = "ff"  # finish to finish
     SF = "sf"  # start to finish
+
+
+class ProcessStatus(enum.StrEnum):
+    DRAFT = "draft"
+    PUBLISHED = "published"
+    RETIRED = "retired"
+
+
+class RunState(enum.StrEnum):
+    RUNNING = "running"
+    COMPLETED = "completed"
+    CANCELLED = "cancelled"
+    FAILED = "failed"
+
+
+class RunTrigger(enum.StrEnum):
+    MANUAL = "manual"
+    SCHEDULE = "schedule"
+    EVENT = "event"
+
+
+class Assignment(enum.StrEnum):
+    """Who does a process step."""
+
+    USER = "user"  # a named user
+    OWNER = "owner"  # the process owner
+    TEAM_ROLE = "team_role"  # a member of the process's team with a given role (round robin among them)
+    PAYLOAD = "payload"  # the user whose e-mail is at a path of the trigger's payload
+    ROUND_ROBIN = "round_robin"  # the members of the process's team in turn
+    UNASSIGNED = "unassigned"
+
+
+class StepOutcome(enum.StrEnum):
+    DONE = "done"
+    APPROVED = "approved"
+    REJECTED = "rejected"
+    SKIPPED = "skipped"
+
+
+class RejectAction(enum.StrEnum):
+    """What a rejected approval step does to its run."""
+
+    END = "end"  # the run fails
+    BACK = "back"  # the run goes back to a named step, which is done again

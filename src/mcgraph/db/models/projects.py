@@ -105,11 +105,15 @@ class Milestone(Versioned, OrgScoped, Base):
 
 
 class Task(Versioned, OrgScoped, Base):
-    """A unit of work in exactly one container: a project, or a process run."""
+    """A unit of work in a project's list or in a process run's.
+
+    A run's tasks have ``process_run_id``; when the run belongs to a project they also
+    have its ``project_id``, so that they count in the project's tasks and health.
+    """
 
     __tablename__ = "task"
     __table_args__ = (
-        CheckConstraint("(project_id IS NULL) <> (process_run_id IS NULL)", name="one_container"),
+        CheckConstraint("project_id IS NOT NULL OR process_run_id IS NOT NULL", name="has_container"),
         Index("ix_task_project_rank", "project_id", "rank"),
         Index("ix_task_run_rank", "process_run_id", "rank"),
         Index("ix_task_org_assignee", "organization_id", "assignee_id", "state_category"),
@@ -122,7 +126,7 @@ class Task(Versioned, OrgScoped, Base):
     )
 
     project_id: Mapped[int | None] = mapped_column(BigId, ForeignKey("project.id", ondelete="CASCADE"))
-    process_run_id: Mapped[int | None] = mapped_column(BigId)
+    process_run_id: Mapped[int | None] = mapped_column(BigId, ForeignKey("process_run.id", ondelete="CASCADE"))
     parent_id: Mapped[int | None] = mapped_column(BigId, ForeignKey("task.id", ondelete="CASCADE"))
     key_number: Mapped[int] = mapped_column(default=0)
     title: Mapped[str] = mapped_column(String(500))

@@ -1,0 +1,1 @@
+"""Processes in the API: templates, versions and their steps, runs, metrics."""

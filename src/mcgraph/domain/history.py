@@ -1,0 +1,37 @@
+"""The history of a project or a task, read from the event log.
+
+A project's history is every event recorded with its ``project_id`` (its tasks,
+milestones, comments, time and costs included); a task's history is the events whose
+subject is the task. Event ids increase, so the id orders them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from sqlalchemy import Select, select
+
+from mcgraph.db.models import Event
+from mcgraph.db.pagination import SortKey
+
+
+def project_history(organization_id: int, types: Sequence[str] = ()) -> Select[Any]:
+    """Events of any project; partition by ``Event.project_id``."""
+    return _events(organization_id, types)
+
+
+def task_history(organization_id: int, types: Sequence[str] = ()) -> Select[Any]:
+    """Events whose subject is a task; partition by ``Event.subject_id``."""
+    return _events(organization_id, types).where(Event.subject_type == "task")
+
+
+def history_order(*, newest_first: bool = True) -> list[SortKey]:
+    return [SortKey(Event.id, descending=newest_first)]
+
+
+def _events(organization_id: int, types: Sequence[str]) -> Select[Any]:
+    stmt = select(Event).where(Event.organization_id == organization_id)
+    if types:
+        stmt = stmt.where(Event.type.in_(list(types)))
+    return stmt

@@ -1,0 +1,109 @@
+"""GraphQL documents and small helpers shared by the test modules."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import select
+
+from mcgraph.db import Base, Database
+
+VIEWER_ROLE = "{ viewer { role } }"
+
+MEMBERS = """
+query Members($first: Int, $after: String, $last: Int, $before: String, $where: MemberFilter, $orderBy: MemberOrder) {
+  viewer { organization { members(first: $first, after: $after, last: $last, before: $before,
+                                  where: $where, orderBy: $orderBy) {
+    totalCount
+    pageInfo { hasNextPage hasPreviousPage startCursor endCursor }
+    edges { cursor node { id role user { id email } } }
+  } } }
+}
+"""
+
+TEAMS = "{ viewer { organization { teams(first: 100) { nodes { id name } } } } }"
+ORG_TOKENS = "{ viewer { organization { apiTokens(first: 100) { nodes { id name user { email } } } } } }"
+MY_TOKENS = """
+query MyTokens($includeRevoked: Boolean! = false) {
+  viewer { apiTokens(first: 100, includeRevoked: $includeRevoked) {
+    nodes { id name prefix createdAt expiresAt lastUsedAt revokedAt }
+  } }
+}
+"""
+
+MUTATION_PAYLOADS = {
+    "updateOrganization": "organization { id name }",
+    "addMember": "membership { id role user { id email } }",
+    "changeMemberRole": "membership { id role }",
+    "removeMember": "removedMembershipId",
+    "createTeam": "team { id name }",
+    "updateTeam": "team { id name }",
+    "deleteTeam": "deletedTeamId",
+    "addTeamMembers": "team { id }",
+    "removeTeamMembers": "team { id }",
+    "createApiToken": "apiToken { id name expiresAt } secret",
+    "revokeApiToken": "apiToken { id revokedAt }",
+}
+
+
+def mutation_document(name: str) -> str:
+    input_type = "TeamMembersInput" if name in ("addTeamMembers", "removeTeamMembers") else name[0].upper() + name[1:] + "Input"
+    return (
+        f"mutation M($input: {input_type}!) {{ {name}(input: $input) {{"
+        f" userErrors {{ field message code }} {MUTATION_PAYLOADS[name]} }} }}"
+    )
+
+
+async def mutate(gql: Any, name: str, input: dict[str, Any], token: str) -> dict[str, Any]:
+    """The payload of mutation ``name``; the request must have no top-level errors."""
+    data = await gql.data(mutation_document(name), {"input": input}, token=token)
+    return data[name]
+
+
+async def succeed(gql: Any, name: str, input: dict[str, Any], token: str) -> dict[str, Any]:
+    """The payload of mutation ``name``, which must have no user errors either."""
+    payload = await mutate(gql, name, input, token)
+    assert payload["userErrors"] == [], payload
+    return payload
+
+
+def error_codes(body: dict[str, Any]) -> list[str]:
+    return [error["extensions"]["code"] for error in body.get("errors") or []]
+
+
+def user_error_codes(payload: dict[str, Any]) -> list[str]:
+    return [error["code"] for error in payload["userErrors"]]
+
+
+async def members(gql: Any, token: str, **arguments: Any) -> dict[str, Any]:
+    data = await gql.data(MEMBERS, {"first": 100, **arguments}, token=token)
+    return data["viewer"]["organization"]["members"]
+
+
+async def membership_ids(gql: Any, token: str) -> dict[str, str]:
+    """E-mail address -> membership id, for every member of the token's organisation."""
+    page = await members(gql, token)
+    return {edge["node"]["user"]["email"]: edge["node"]["id"] for edge in page["edges"]}
+
+
+async def my_token_id(gql: Any, token: str) -> str:
+    """The id of the only API token of the token's user."""
+    data = await gql.data(MY_TOKENS, token=token)
+    (node,) = data["viewer"]["apiTokens"]["nodes"]
+    return node["id"]
+
+
+async def warm_up(gql: Any, *tokens: str) -> None:
+    """Use each token once: its ``lastUsedAt`` is then set and, the clock being frozen, stays."""
+    for token in tokens:
+        await gql.data(VIEWER_ROLE, token=token)
+
+
+async def snapshot(database: Database) -> dict[str, list[tuple[Any, ...]]]:
+    """Every row of every table, to show that a refused request wrote nothing."""
+    rows: dict[str, list[tuple[Any, ...]]] = {}
+    async with database.session() as session:
+        for table in Base.metadata.sorted_tables:
+            result = await session.execute(select(table).order_by(*table.primary_key.columns))
+            rows[table.name] = [tuple(row) for row in result]
+    return rows
