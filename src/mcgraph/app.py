@@ -14,7 +14,7 @@ from starlette.routing import Route, WebSocketRoute
 
 from mcgraph.api.schema import build_schema
 from mcgraph.api.view import GraphQLView
-from mcgraph.automation.sweeps import health_sweeper
+from mcgraph.automation.sweeps import background_jobs
 from mcgraph.db.migrate import check_current
 from mcgraph.domain.clock import Clock
 from mcgraph.health import readiness
@@ -46,7 +46,7 @@ def create_app(
         await check_current(runtime.database.engine, settings.database_url)
         log.info("mcgraph started", env=settings.env, database=runtime.database.engine.url.render_as_string())
         try:
-            async with health_sweeper(runtime, settings.health_sweep_seconds):
+            async with background_jobs(runtime):
                 yield
         finally:
             await runtime.close()

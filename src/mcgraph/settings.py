@@ -35,6 +35,7 @@ class Settings(BaseSettings):
     default_page_size: int = Field(default=20, ge=1)
     default_methodology: str = "simple"
     health_sweep_seconds: float = Field(default=300.0, ge=0, description="0 turns the in-process sweep off.")
+    schedule_seconds: float = Field(default=30.0, ge=0, description="How often scheduled runs are started; 0: off.")
     hours_per_day: float = Field(default=8.0, gt=0, le=24)
     # Health thresholds of the default rules (see mcgraph.domain.health).
     health_schedule_gap_at_risk: float = Field(default=0.10, ge=0, le=1)

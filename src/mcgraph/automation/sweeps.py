@@ -8,12 +8,14 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+from collections.abc import AsyncIterator, Awaitable, Callable
 
 from sqlalchemy import select
 
 from mcgraph.db.models import Organization
 from mcgraph.domain.health_refresh import refresh_organization
 from mcgraph.domain.permissions import system_actor
+from mcgraph.domain.process_schedules import start_due_runs
 from mcgraph.domain.unit import Unit
 from mcgraph.logs import get_logger
 from mcgraph.runtime import Runtime
@@ -21,11 +23,11 @@ from mcgraph.runtime import Runtime
 log = get_logger("mcgraph.sweeps")
 
 
-async def refresh_all_health(runtime: Runtime) -> int:
-    """Refresh the health of every organisation's open projects, one transaction each."""
+async def for_each_organization(runtime: Runtime, work: Callable[[Unit], Awaitable[int]]) -> int:
+    """Run ``work`` as mcgraph itself in every organisation, one transaction each; sum the counts."""
     async with runtime.database.session() as session:
         organization_ids = list(await session.scalars(select(Organization.id).order_by(Organization.id)))
-    changed = 0
+    total = 0
     for organization_id in organization_ids:
         async with runtime.database.transaction(organization_id) as session:
             unit = Unit(
@@ -35,30 +37,54 @@ async def refresh_all_health(runtime: Runtime) -> int:
                 plugins=runtime.plugins,
                 settings=runtime.settings,
             )
-            changed += await refresh_organization(unit)
-    return changed
+            total += await work(unit)
+    return total
 
 
-async def run_every(seconds: float, runtime: Runtime) -> None:
-    """Sweep health every ``seconds`` until cancelled; a failed sweep is logged and retried."""
+async def refresh_all_health(runtime: Runtime) -> int:
+    """Refresh the health of every organisation's open projects; how many changed."""
+    return await for_each_organization(runtime, refresh_organization)
+
+
+async def start_scheduled_runs(runtime: Runtime) -> int:
+    """Start every due run of every scheduled process; how many started."""
+
+    async def start(unit: Unit) -> int:
+        return len(await start_due_runs(unit))
+
+    return await for_each_organization(runtime, start)
+
+
+async def run_every(seconds: float, runtime: Runtime, job: Callable[[Runtime], Awaitable[int]], name: str) -> None:
+    """Run ``job`` every ``seconds`` until cancelled; a failure is logged and tried again next time."""
     while True:
         await asyncio.sleep(seconds)
         try:
-            changed = await refresh_all_health(runtime)
-            if changed:
-                log.info("health sweep", projects_changed=changed)
+            count = await job(runtime)
+            if count:
+                log.info(name, count=count)
         except Exception:
-            log.exception("health sweep failed")
+            log.exception(f"{name} failed")
 
 
 @contextlib.asynccontextmanager
-async def health_sweeper(runtime: Runtime, seconds: float):  # type: ignore[no-untyped-def]
-    """Run :func:`run_every` in the background for the life of the block (0 disables it)."""
-    task = asyncio.create_task(run_every(seconds, runtime)) if seconds > 0 else None
+async def background_jobs(runtime: Runtime) -> AsyncIterator[None]:
+    """The in-process sweeps of the embedded default, for the life of the block.
+
+    ``MCGRAPH_HEALTH_SWEEP_SECONDS`` and ``MCGRAPH_SCHEDULE_SECONDS`` set how often; 0
+    turns one off (as a deployment with a separate scheduler does).
+    """
+    settings = runtime.settings
+    jobs = [
+        (settings.health_sweep_seconds, refresh_all_health, "health sweep"),
+        (settings.schedule_seconds, start_scheduled_runs, "scheduled runs"),
+    ]
+    tasks = [asyncio.create_task(run_every(s, runtime, job, name)) for s, job, name in jobs if s > 0]
     try:
         yield
     finally:
-        if task is not None:
+        for task in tasks:
             task.cancel()
+        for task in tasks:
             with contextlib.suppress(asyncio.CancelledError):
                 await task

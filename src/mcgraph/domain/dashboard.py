@@ -8,13 +8,15 @@ from __future__ import annotations
 
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 
 from sqlalchemy import and_, case, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from mcgraph.db.models import Health, Membership, Project, ProjectStatus, StateCategory, Task, TeamMember
+from mcgraph.db.models import Health, Membership, Process, ProcessStatus, Project, ProjectStatus, StateCategory, Task, TeamMember
 from mcgraph.domain.health_refresh import CLOSED, ProjectAssessment, assess_projects
+from mcgraph.domain.process_metrics import ProcessHealthReport
+from mcgraph.domain.process_reports import health_for
 from mcgraph.plugins.manager import Plugins
 from mcgraph.settings import Settings
 
@@ -127,11 +129,16 @@ class Portfolio:
     overdue_tasks: int = 0
     projects_past_target_end: int = 0
     assessments: dict[int, ProjectAssessment] = field(default_factory=dict)
+    process_by_health: dict[Health, int] = field(default_factory=dict)
+    processes_at_risk: list[Process] = field(default_factory=list)
+    processes_off_track: list[Process] = field(default_factory=list)
+    process_reports: dict[int, ProcessHealthReport] = field(default_factory=dict)
 
 
 async def portfolio(
-    session: AsyncSession, plugins: Plugins, settings: Settings, organization_id: int, today: date
+    session: AsyncSession, plugins: Plugins, settings: Settings, organization_id: int, now: datetime
 ) -> Portfolio:
+    today = now.date()
     projects = list(
         await session.scalars(
             select(Project).where(Project.organization_id == organization_id, Project.archived_at.is_(None)).order_by(Project.key)
@@ -142,6 +149,13 @@ async def portfolio(
     assessed = await assess_projects(session, plugins, settings, active, today)
     shown = {p.id: p.health_override or assessed[p.id].report.health for p in active}
     by_health = Counter(shown.values())
+    published = list(
+        await session.scalars(
+            select(Process).where(Process.organization_id == organization_id, Process.status == ProcessStatus.PUBLISHED).order_by(Process.key)
+        )
+    )
+    reports = await health_for(session, [p.id for p in published], now)
+    process_health = Counter(r.health for r in reports.values())
     return Portfolio(
         by_health={h: by_health.get(h, 0) for h in Health},
         by_status={s: by_status.get(s, 0) for s in ProjectStatus},
@@ -150,6 +164,10 @@ async def portfolio(
         overdue_tasks=sum(a.counts.overdue for a in assessed.values()),
         projects_past_target_end=sum(1 for p in active if p.target_end_date and p.target_end_date < today),
         assessments=assessed,
+        process_by_health={h: process_health.get(h, 0) for h in Health},
+        processes_at_risk=[p for p in published if reports[p.id].health == Health.AT_RISK],
+        processes_off_track=[p for p in published if reports[p.id].health == Health.OFF_TRACK],
+        process_reports=reports,
     )
 
 

@@ -51,6 +51,7 @@ class UserErrorCode(enum.StrEnum):
     STATUS_TRANSITION = "STATUS_TRANSITION"
     BLOCKED_BY_DEPENDENCY = "BLOCKED_BY_DEPENDENCY"
     ARCHIVED = "ARCHIVED"
+    PUBLISHED = "PUBLISHED"
 
 
 class RequestError(Exception):

@@ -199,6 +199,28 @@ async def set_steps(unit: Unit, process_id: int, steps: Sequence[StepSpec]) -> P
     return draft
 
 
+async def update_step(unit: Unit, step_id: int, values: dict[str, Any]) -> ProcessStep:
+    """Change one step of the draft; a step of a published version is never changed."""
+    step = await unit.session.get(ProcessStep, step_id)
+    if step is None or step.organization_id != unit.actor.organization_id:
+        raise UserError.one("stepId", "No such step.", UserErrorCode.NOT_FOUND)
+    version = await unit.session.get_one(ProcessVersion, step.version_id)
+    if version.published_at is not None:
+        raise UserError.one(
+            "stepId",
+            f"Version {version.number} is published and never changes; edit the draft of the next version (setProcessSteps).",
+            UserErrorCode.PUBLISHED,
+        )
+    steps = await version_steps(unit, version.id)
+    specs = [
+        StepSpec(**{name: (values[name] if s.id == step.id and name in values else getattr(s, name)) for name in STEP_FIELDS})
+        for s in steps
+    ]
+    process = await get_process(unit, version.process_id)
+    await set_steps(unit, process.id, specs)
+    return await unit.session.scalar(select(ProcessStep).where(ProcessStep.version_id == version.id, ProcessStep.position == step.position))  # type: ignore[return-value]
+
+
 async def publish(unit: Unit, process_id: int, note: str = "") -> ProcessVersion:
     """Freeze the draft: from now on runs use it, and nothing changes it."""
     process = await get_process(unit, process_id)

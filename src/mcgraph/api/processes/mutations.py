@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
+from datetime import date
+
 import strawberry
 from strawberry import UNSET
 from strawberry.scalars import JSON
 
 from mcgraph.api.fields import Payload, mutation
-from mcgraph.api.processes.types import Process, ProcessRun, ProcessVersion, RunStep
+from mcgraph.api.processes.types import Process, ProcessRun, ProcessStep, ProcessVersion, RunStep
+from mcgraph.api.projects.types import Project
 from mcgraph.api.projects.mutations import provided
 from mcgraph.api.relay import encode_id, pk_of
 from mcgraph.db.models import Assignment, RejectAction, Role
-from mcgraph.domain import processes, runs
+from mcgraph.domain import conversions, processes, runs
 from mcgraph.domain.permissions import Action
 
 
@@ -175,6 +178,47 @@ class RaiseEventPayload(Payload):
     runs: list[ProcessRun] = strawberry.field(default_factory=list, description="The runs the event started.")
 
 
+@strawberry.input(description="Change one step of the draft; steps of a published version never change.")
+class UpdateProcessStepInput:
+    step_id: strawberry.ID
+    name: str | None = UNSET
+    instructions: str | None = UNSET
+    offset_hours: float | None = UNSET
+    duration_hours: float | None = UNSET
+    required: bool | None = UNSET
+
+
+@strawberry.type
+class UpdateProcessStepPayload(Payload):
+    step: ProcessStep | None = None
+
+
+@strawberry.input
+class CreateProcessFromProjectInput:
+    project_id: strawberry.ID
+    key: str = strawberry.field(description="The new process's key.")
+    name: str | None = None
+
+
+@strawberry.type
+class CreateProcessFromProjectPayload(Payload):
+    process: Process | None = None
+
+
+@strawberry.input
+class CreateProjectFromProcessInput:
+    process_key: str
+    key: str = strawberry.field(description="The new project's key.")
+    name: str | None = None
+    start_date: date | None = None
+    manager_id: strawberry.ID | None = None
+
+
+@strawberry.type
+class CreateProjectFromProcessPayload(Payload):
+    project: Project | None = None
+
+
 _PROCESS_IDS = {"owner_id": "User", "team_id": "Team"}
 
 
@@ -205,6 +249,30 @@ class ProcessesMutation:
         async with info.context.unit() as unit:
             draft = await processes.set_steps(unit, process_pk, steps)
         return SetProcessStepsPayload(draft=draft)
+
+    @mutation(Action.PROCESS_MANAGE, description="Change one step of the draft version.")
+    async def update_process_step(self, info: strawberry.Info, input: UpdateProcessStepInput) -> UpdateProcessStepPayload:
+        step_pk = pk_of(input.step_id, "ProcessStep", field="stepId")
+        values = {k: v for k, v in provided(input).items() if k != "step_id" and v is not None}
+        async with info.context.unit() as unit:
+            step = await processes.update_step(unit, step_pk, values)
+        return UpdateProcessStepPayload(step=step)
+
+    @mutation(Action.PROCESS_MANAGE, description="Turn a project (usually a finished one) into a draft process.")
+    async def create_process_from_project(self, info: strawberry.Info, input: CreateProcessFromProjectInput) -> CreateProcessFromProjectPayload:
+        project_pk = pk_of(input.project_id, "Project", field="projectId")
+        async with info.context.unit() as unit:
+            process = await conversions.process_from_project(unit, project_pk, key=input.key, name=input.name)
+        return CreateProcessFromProjectPayload(process=process)
+
+    @mutation(Action.PROJECT_MANAGE, description="Start a project planned from a process's published steps.")
+    async def create_project_from_process(self, info: strawberry.Info, input: CreateProjectFromProcessInput) -> CreateProjectFromProcessPayload:
+        manager = pk_of(input.manager_id, "User", field="managerId") if input.manager_id else None
+        async with info.context.unit() as unit:
+            project = await conversions.project_from_process(
+                unit, input.process_key, key=input.key, name=input.name, start_date=input.start_date, manager_id=manager
+            )
+        return CreateProjectFromProcessPayload(project=project)
 
     @mutation(Action.PROCESS_MANAGE, description="Freeze the draft into a published version that new runs use.")
     async def publish_process(self, info: strawberry.Info, input: PublishProcessInput) -> PublishProcessPayload:

@@ -292,6 +292,10 @@ class Process(Node):
     async def health(self, root: strawberry.Parent[m.Process], info: strawberry.Info) -> ProcessHealth:
         return health_type(await process_health_loader(info).load(root.id))
 
+    @strawberry.field(description="Projects started from this process.")
+    async def derived_projects(self, root: strawberry.Parent[m.Process], info: strawberry.Info) -> list[Project]:
+        return await info.context.loaders.children(m.Project.source_process_id).load(root.id)
+
     @strawberry.field(description="The process's runs, newest first.")
     async def runs(
         self,

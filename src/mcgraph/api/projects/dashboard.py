@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 from datetime import date
+from typing import TYPE_CHECKING, Annotated
 
 import strawberry
 
 from mcgraph.api.fields import query
+from mcgraph.api.processes.types import process_health_loader
 from mcgraph.api.projects.types import Project, Task, assessment_loader
 from mcgraph.api.relay import pk_of
 from mcgraph.api.tenancy.types import User
@@ -15,6 +17,9 @@ from mcgraph.db.models import Health, ProjectStatus
 from mcgraph.domain import dashboard
 from mcgraph.domain.errors import BadInput
 from mcgraph.domain.permissions import Action
+
+if TYPE_CHECKING:
+    from mcgraph.api.processes.types import Process
 
 MAX_PERIOD_DAYS = 366
 
@@ -69,6 +74,9 @@ class Portfolio:
     off_track: list[Project]
     overdue_tasks: int
     projects_past_target_end: int
+    process_health: list[HealthCount] = strawberry.field(description="Published processes by health.")
+    processes_at_risk: list[Annotated[Process, strawberry.lazy("mcgraph.api.processes.types")]]
+    processes_off_track: list[Annotated[Process, strawberry.lazy("mcgraph.api.processes.types")]]
 
 
 @strawberry.type
@@ -122,11 +130,14 @@ class DashboardQuery:
         runtime = info.context.runtime
         async with info.context.read() as session:
             result = await dashboard.portfolio(
-                session, runtime.plugins, runtime.settings, info.context.actor.organization_id, info.context.now.date()
+                session, runtime.plugins, runtime.settings, info.context.actor.organization_id, info.context.now
             )
         loader = assessment_loader(info)
         for project_id, assessment in result.assessments.items():
             loader.prime(project_id, assessment)
+        health = process_health_loader(info)
+        for process_id, report in result.process_reports.items():
+            health.prime(process_id, report)
         return Portfolio(
             by_health=[HealthCount(health=h, count=n) for h, n in result.by_health.items()],
             by_status=[StatusCount(status=s, count=n) for s, n in result.by_status.items()],
@@ -134,4 +145,7 @@ class DashboardQuery:
             off_track=result.off_track,
             overdue_tasks=result.overdue_tasks,
             projects_past_target_end=result.projects_past_target_end,
+            process_health=[HealthCount(health=h, count=n) for h, n in result.process_by_health.items()],
+            processes_at_risk=result.processes_at_risk,
+            processes_off_track=result.processes_off_track,
         )

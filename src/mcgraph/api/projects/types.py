@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import date, datetime, timedelta
 from decimal import Decimal
-from typing import Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import strawberry
 from sqlalchemy import select
@@ -21,6 +21,9 @@ from mcgraph.domain import queries
 from mcgraph.domain.health_refresh import assess_projects
 from mcgraph.domain.measure import actual_costs
 from mcgraph.domain.schedule import ScheduleLink, ScheduleTask, compute_schedule
+
+if TYPE_CHECKING:
+    from mcgraph.api.processes.types import Process, ProcessRun
 
 strawberry.enum(ProjectStatus, name="ProjectStatus", description="A project's lifecycle status.")
 strawberry.enum(Health, name="Health", description="How a project or process is doing.")
@@ -235,6 +238,12 @@ class Task(Node):
     async def labels(self, root: strawberry.Parent[m.Task], info: strawberry.Info) -> list[str]:
         return sorted(label.name for label in await info.context.loaders.children(m.TaskLabel.task_id).load(root.id))
 
+    @strawberry.field(description="The process run this task is a step of, if any.")
+    async def process_run(
+        self, root: strawberry.Parent[m.Task], info: strawberry.Info
+    ) -> Annotated[ProcessRun, strawberry.lazy("mcgraph.api.processes.types")] | None:
+        return await info.context.loaders.by_id(m.ProcessRun).load(root.process_run_id) if root.process_run_id else None
+
     @strawberry.field
     async def subtasks(self, root: strawberry.Parent[m.Task], info: strawberry.Info) -> list[Task]:
         return sorted(await info.context.loaders.children(m.Task.parent_id).load(root.id), key=lambda t: t.rank)
@@ -360,6 +369,18 @@ class Project(Node):
         found = _methodology(info, root.methodology)
         stage = found.stage(root.stage) if found else None
         return Stage(key=root.stage, name=stage.name if stage else root.stage, gated=bool(stage and stage.gated), description=stage.description if stage else "")
+
+    @strawberry.field(description="The process this project was planned from, if any.")
+    async def source_process(
+        self, root: strawberry.Parent[m.Project], info: strawberry.Info
+    ) -> Annotated[Process, strawberry.lazy("mcgraph.api.processes.types")] | None:
+        return await info.context.loaders.by_id(m.Process).load(root.source_process_id) if root.source_process_id else None
+
+    @strawberry.field(description="Processes made from this project.")
+    async def derived_processes(
+        self, root: strawberry.Parent[m.Project], info: strawberry.Info
+    ) -> list[Annotated[Process, strawberry.lazy("mcgraph.api.processes.types")]]:
+        return await info.context.loaders.children(m.Process.source_project_id).load(root.id)
 
     @strawberry.field
     async def manager(self, root: strawberry.Parent[m.Project], info: strawberry.Info) -> User | None:

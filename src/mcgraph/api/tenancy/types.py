@@ -131,9 +131,7 @@ class Organization(Node):
                 or_(m.User.email.like(pattern, escape="\\"), m.User.name.ilike(pattern, escape="\\"))
             )
         order = order_by or MemberOrder()
-        # The id breaks ties in the same direction, so that DESC is exactly ASC reversed.
-        descending = order.direction.descending
-        keys = [SortKey(m.Membership.created_at, descending=descending), SortKey(m.Membership.id, descending=descending)]
+        keys = [SortKey(m.Membership.created_at, descending=order.direction.descending)]
         async with info.context.read() as session:
             page = await paginate(session, stmt, keys, window(info, first, after, last, before))
         return Connection.of(page, info.context.scope)

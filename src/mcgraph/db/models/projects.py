@@ -62,6 +62,8 @@ class Project(Versioned, OrgScoped, Base):
     manager_id: Mapped[int | None] = _user_fk()
     planned_budget: Mapped[Decimal | None] = mapped_column(Money)
     archived_at: Mapped[datetime | None]
+    # The process this project was started from, when it was (see createProjectFromProcess).
+    source_process_id: Mapped[int | None] = mapped_column(BigId, ForeignKey("process.id", ondelete="SET NULL", use_alter=True))
     # The computed health and progress as of the last refresh (for filters and order);
     # the API computes both afresh when asked.
     health: Mapped[Health] = mapped_column(enum_column(Health, "health"), default=Health.ON_TRACK)

@@ -1,0 +1,172 @@
+"""Projects and processes feed each other.
+
+* ``process_from_project``: a finished project becomes a draft process. Its tasks become
+  steps in dependency order; each step's offset and expected duration come from what
+  actually happened (when the task first went in progress, when it was done); assignees
+  become roles, so the process does not depend on who did the work last time.
+* ``project_from_process``: a process's newest published version becomes a project's
+  plan: a task per step, due from the step's offset and duration after the start date,
+  dependencies from the steps each waits for.
+
+Both keep the link: the process knows the project it came from, the project the process
+it was started from.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from datetime import UTC, date, datetime, time, timedelta
+
+from sqlalchemy import select
+
+from mcgraph.db.models import Assignment, Dependency, DependencyType, Event, Membership, Process, Project, StateCategory, Task
+from mcgraph.domain import processes, projects, tasks
+from mcgraph.domain.errors import UserError, UserErrorCode
+from mcgraph.domain.runs import waits_for_keys
+from mcgraph.domain.schedule import ScheduleLink, ScheduleTask, compute_schedule
+from mcgraph.domain.unit import Unit
+
+
+async def process_from_project(unit: Unit, project_id: int, *, key: str, name: str | None = None) -> Process:
+    project = await projects.get_project(unit, project_id)
+    rows = list(await unit.session.scalars(select(Task).where(Task.project_id == project.id, Task.process_run_id.is_(None))))
+    if not rows:
+        raise UserError.one("projectId", "The project has no tasks to turn into steps.", UserErrorCode.INVALID)
+    ids = [t.id for t in rows]
+    links = [
+        (p, s)
+        for p, s in await unit.session.execute(
+            select(Dependency.predecessor_id, Dependency.successor_id).where(Dependency.successor_id.in_(ids), Dependency.predecessor_id.in_(ids))
+        )
+    ]
+    started = await _first_progress(unit, ids)
+    roles = dict(
+        (await unit.session.execute(select(Membership.user_id, Membership.role).where(Membership.organization_id == project.organization_id))).all()
+    )
+    origin = _origin(project, rows, started)
+    order = _dependency_order(rows, links)
+    keys: dict[int, str] = {}
+    specs = []
+    predecessors: dict[int, list[int]] = defaultdict(list)
+    for p, s in links:
+        predecessors[s].append(p)
+    for task in order:
+        key = processes.slug(task.title)
+        while key in keys.values():
+            key = f"{key}-{task.key_number}"[:64]
+        keys[task.id] = key
+        begin = started.get(task.id) or task.created_at
+        finish = task.completed_at or (datetime.combine(task.due_date, time(), UTC) if task.due_date else None)
+        duration = (finish - begin).total_seconds() / 3600 if finish and finish > begin else (task.estimate_hours or 8.0)
+        role = roles.get(task.assignee_id) if task.assignee_id else None
+        specs.append(
+            processes.StepSpec(
+                name=task.title,
+                instructions=task.description,
+                key=key,
+                assignment=Assignment.TEAM_ROLE if role else Assignment.OWNER,
+                assignee_role=role,
+                offset_hours=round(max(0.0, (begin - origin).total_seconds() / 3600), 2),
+                duration_hours=round(duration, 2),
+                waits_for=[keys[p] for p in predecessors[task.id] if p in keys],
+            )
+        )
+    process = await processes.create_process(
+        unit, key=key_or(key, project), name=name or project.name, purpose=project.objective, steps=specs, source_project_id=project.id
+    )
+    unit.record("project.became_process", project, project_id=project.id, process_id=process.id)
+    return process
+
+
+def key_or(key: str, project: Project) -> str:
+    return key or f"{project.key}P"[:10]
+
+
+async def project_from_process(
+    unit: Unit, process_key: str, *, key: str, name: str | None = None, start_date: date | None = None, manager_id: int | None = None
+) -> Project:
+    process = await processes.process_by_key(unit, process_key)
+    version = await processes.latest_published(unit, process)
+    if version is None:
+        raise UserError.one("processKey", f"{process.key} has no published version to plan from.", UserErrorCode.INVALID)
+    steps = await processes.version_steps(unit, version.id)
+    start = start_date or unit.today
+    hours = unit.settings.hours_per_day
+    plan = compute_schedule(
+        [ScheduleTask(s.position, s.duration_hours / hours, s.offset_hours / hours) for s in steps],
+        [
+            ScheduleLink(next(p.position for p in steps if p.key == needed), s.position, DependencyType.FS)
+            for i, s in enumerate(steps)
+            for needed in waits_for_keys(s, steps, i)
+        ],
+    )
+    project = await projects.create_project(
+        unit,
+        key=key,
+        name=name or process.name,
+        objective=process.purpose,
+        start_date=start,
+        target_end_date=start + timedelta(days=int(plan.finish + 0.999)),
+        manager_id=manager_id or process.owner_id,
+    )
+    project.source_process_id = process.id
+    created: dict[str, Task] = {}
+    for index, step in enumerate(steps):
+        times = plan.times[step.position]
+        created[step.key] = await tasks.create_task(
+            unit,
+            project_id=project.id,
+            title=step.name,
+            description=step.instructions,
+            assignee_id=step.assignee_id if step.assignment == Assignment.USER else (process.owner_id if step.assignment == Assignment.OWNER else None),
+            estimate_hours=step.duration_hours,
+            start_date=start + timedelta(days=int(times.earliest_start)),
+            due_date=start + timedelta(days=int(times.earliest_finish + 0.999)),
+        )
+        for needed in waits_for_keys(step, steps, index):
+            await tasks.add_dependency(unit, created[needed].id, created[step.key].id)
+    unit.record("process.became_project", process, project_id=project.id)
+    await unit.session.flush()
+    return project
+
+
+async def _first_progress(unit: Unit, task_ids: list[int]) -> dict[int, datetime]:
+    """When each task first went in progress (or straight to done), from the event log."""
+    rows = await unit.session.execute(
+        select(Event.subject_id, Event.occurred_at, Event.data)
+        .where(Event.subject_type == "task", Event.type == "task.state_changed", Event.subject_id.in_(task_ids))
+        .order_by(Event.id)
+    )
+    first: dict[int, datetime] = {}
+    for task_id, at, data in rows:
+        category = (data.get("changes", {}).get("state_category") or [None, None])[1]
+        if category in (StateCategory.IN_PROGRESS.value, StateCategory.DONE.value) and task_id not in first:
+            first[task_id] = at
+    return first
+
+
+def _origin(project: Project, rows: list[Task], started: dict[int, datetime]) -> datetime:
+    if project.start_date:
+        return datetime.combine(project.start_date, time(), UTC)
+    return min(started.get(t.id) or t.created_at for t in rows)
+
+
+def _dependency_order(rows: list[Task], links: list[tuple[int, int]]) -> list[Task]:
+    """Tasks so that each comes after its predecessors; ties in list order."""
+    by_id = {t.id: t for t in rows}
+    waiting = {t.id: 0 for t in rows}
+    after: dict[int, list[int]] = defaultdict(list)
+    for p, s in links:
+        waiting[s] += 1
+        after[p].append(s)
+    ready = sorted((t for t in rows if waiting[t.id] == 0), key=lambda t: t.rank)
+    order: list[Task] = []
+    while ready:
+        task = ready.pop(0)
+        order.append(task)
+        for s in after[task.id]:
+            waiting[s] -= 1
+            if waiting[s] == 0:
+                ready.append(by_id[s])
+                ready.sort(key=lambda t: t.rank)
+    return order
