@@ -25,6 +25,7 @@ from strawberry.extensions import SchemaExtension
 
 from sqlalchemy.orm.exc import StaleDataError
 
+from mcgraph.db.engine import begin_write
 from mcgraph.domain.errors import Conflict, Unauthenticated
 from mcgraph.domain.permissions import Action, Actor, authorize
 from mcgraph.domain.unit import Unit
@@ -129,6 +130,9 @@ class Context:
         scope = self.scope
         async with scope.lock:
             session = scope.session
+            if session.in_transaction():
+                await session.commit()  # end what was read so far: the write starts afresh
+            await begin_write(session)
             try:
                 yield session
                 await session.commit()

@@ -35,8 +35,9 @@ class Database:
 
     @asynccontextmanager
     async def transaction(self, organization_id: int | None = None) -> AsyncIterator[AsyncSession]:
-        """A session in a transaction: committed on success, rolled back on error."""
+        """A session in a write transaction: committed on success, rolled back on error."""
         async with self.session(organization_id) as session, session.begin():
+            await begin_write(session)
             yield session
 
     async def ping(self) -> None:
@@ -45,6 +46,19 @@ class Database:
 
     async def dispose(self) -> None:
         await self.engine.dispose()
+
+
+WRITE = "mcgraph_write"
+
+
+async def begin_write(session: AsyncSession) -> None:
+    """Start the session's transaction as a write (on SQLite: BEGIN IMMEDIATE).
+
+    SQLite lets one writer in at a time; a transaction that read first and writes later
+    would fail when another wrote in between, so writers take the write lock up front
+    and wait their turn. Does nothing once the session's transaction has begun.
+    """
+    await session.connection(execution_options={WRITE: True})
 
 
 def _create_engine(url: str, *, echo: bool) -> AsyncEngine:
@@ -56,10 +70,18 @@ def _create_engine(url: str, *, echo: bool) -> AsyncEngine:
     engine = create_async_engine(url, **options)
     if engine.dialect.name == "sqlite":
         event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
+        event.listen(engine.sync_engine, "begin", _sqlite_begin)
     return engine
 
 
+def _sqlite_begin(conn: Any) -> None:
+    # The driver's own transaction handling is off (see _sqlite_pragmas): we begin here,
+    # which also makes SAVEPOINTs work.
+    conn.exec_driver_sql("BEGIN IMMEDIATE" if conn.get_execution_options().get(WRITE) else "BEGIN")
+
+
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+    dbapi_connection.isolation_level = None
     cursor = dbapi_connection.cursor()
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.execute("PRAGMA journal_mode=WAL")

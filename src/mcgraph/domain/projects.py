@@ -42,8 +42,9 @@ class MemberSpec:
     hourly_rate: Decimal | None = None
 
 
-async def get_project(unit: Unit, project_id: int, field: str = "projectId") -> Project:
-    project = await unit.session.get(Project, project_id)
+async def get_project(unit: Unit, project_id: int, field: str = "projectId", *, lock: bool = False) -> Project:
+    """The project, or NOT_FOUND; ``lock`` holds its row until commit (PostgreSQL: FOR UPDATE)."""
+    project = await unit.session.get(Project, project_id, with_for_update=lock or None, populate_existing=lock)
     if project is None or project.organization_id != unit.actor.organization_id:
         raise UserError.one(field, "No such project.", UserErrorCode.NOT_FOUND)
     return project
@@ -150,6 +151,9 @@ async def update_project(unit: Unit, project_id: int, expected_version: int | No
         await _check_members(unit, problems, [fields["manager_id"]], "managerId")
     problems.raise_any()
     simple = {k: v for k, v in fields.items() if k in {"name", "objective", "scope", "start_date", "target_end_date", "manager_id", "planned_budget", "actual_end_date"}}
+    for text in ("objective", "scope"):
+        if text in simple and simple[text] is None:
+            simple[text] = ""
     if "name" in simple:
         simple["name"] = simple["name"].strip()
     changes = changed(project, **simple)
@@ -259,8 +263,7 @@ async def set_member(unit: Unit, project_id: int, spec: MemberSpec) -> ProjectMe
     project = await get_project(unit, project_id)
     problems = Problems()
     await _check_members(unit, problems, [spec.user_id], "userId")
-    if spec.hourly_rate is not None and spec.hourly_rate < 0:
-        problems.add("hourlyRate", "An hourly rate cannot be negative.", UserErrorCode.INVALID)
+    check_money(problems, "hourlyRate", spec.hourly_rate)
     problems.raise_any()
     member = await unit.session.scalar(
         select(ProjectMember).where(ProjectMember.project_id == project.id, ProjectMember.user_id == spec.user_id)
@@ -294,8 +297,13 @@ async def remove_member(unit: Unit, project_id: int, user_id: int) -> Project:
 
 async def add_cost(unit: Unit, project_id: int, amount: Decimal, description: str, incurred_on: date) -> CostEntry:
     project = await get_project(unit, project_id)
-    if amount <= 0:
-        raise UserError.one("amount", "A cost is a positive amount.", UserErrorCode.INVALID)
+    problems = Problems()
+    check_money(problems, "amount", amount, positive=True)
+    if incurred_on > unit.today:
+        problems.add("incurredOn", "A cost cannot be incurred in the future.", UserErrorCode.INVALID)
+    if len(description) > 2000:
+        problems.add("description", "A description has at most 2000 characters.", UserErrorCode.TOO_LONG)
+    problems.raise_any()
     entry = CostEntry(
         organization_id=project.organization_id,
         project_id=project.id,
@@ -348,8 +356,20 @@ def _check_fields(
             f"The target end ({target_end_date}) is before the start ({start_date}).",
             UserErrorCode.DATE_RANGE,
         )
-    if planned_budget is not None and planned_budget < 0:
-        problems.add("plannedBudget", "A budget cannot be negative.", UserErrorCode.INVALID)
+    check_money(problems, "plannedBudget", planned_budget)
+
+
+MAX_MONEY = Decimal(10) ** 12
+
+
+def check_money(problems: Problems, field: str, amount: Decimal | None, *, positive: bool = False) -> None:
+    """An amount of money fits the columns (12 digits and cents) and has the right sign."""
+    if amount is None:
+        return
+    if amount < 0 or (positive and amount == 0):
+        problems.add(field, f"`{field}` must be {'positive' if positive else 'zero or more'}.", UserErrorCode.INVALID)
+    elif amount >= MAX_MONEY:
+        problems.add(field, f"`{field}` must be below {MAX_MONEY:,}.", UserErrorCode.INVALID)
 
 
 def check_labels(problems: Problems, labels: Sequence[str]) -> list[str]:

@@ -59,7 +59,7 @@ async def create_task(
     milestone_id: int | None = None,
     labels: Sequence[str] = (),
 ) -> Task:
-    project = await get_project(unit, project_id)
+    project = await get_project(unit, project_id, lock=True)  # serialises numbering within the project
     methodology = methodology_of(unit, project)
     problems = Problems()
     chosen = methodology.state(state) if state else methodology.first_state
@@ -104,6 +104,10 @@ async def update_task(unit: Unit, task_id: int, expected_version: int | None, fi
     project = await task_project(unit, task)
     problems = Problems()
     values = {k: v for k, v in fields.items() if k in EDITABLE}
+    if "description" in values and values["description"] is None:
+        values["description"] = ""
+    if "priority" in values and values["priority"] is None:
+        problems.add("priority", "A task always has a priority.", UserErrorCode.REQUIRED)
     if "title" in values:
         values["title"] = (values["title"] or "").strip()
     merged = {name: values.get(name, getattr(task, name)) for name in EDITABLE}
