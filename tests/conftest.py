@@ -220,3 +220,36 @@ def live_server(settings: Settings, clock: FrozenClock) -> Iterator[str]:
         thread.join(10)
         sock.close()
         assert not thread.is_alive(), "the live server did not stop"
+
+
+# Process mutations: what each payload selects, for the helpers below.
+PROCESS_PAYLOADS = {
+    "createProcess": "process { id key status version draft { id number } }",
+    "updateProcess": "process { id key version triggerEvent payloadSchema runNameTemplate }",
+    "setProcessSteps": "draft { id number isDraft steps { id key name position } }",
+    "updateProcessStep": "step { id key name durationHours }",
+    "publishProcess": "version { id number isDraft } process { id status }",
+    "retireProcess": "process { id status }",
+    "startProcessRun": "run { id number name state processVersion { number } steps { id stepKey readyAt task { id title assignee { email } } } }",
+    "cancelProcessRun": "run { id state }",
+    "decideApproval": "runStep { id outcome rounds } run { id state outcomeNote }",
+    "raiseEvent": "eventId runs { id number name state steps { id stepKey readyAt task { id title assignee { email } } } }",
+    "createProcessFromProject": "process { id key status }",
+    "createProjectFromProcess": "project { id key }",
+}
+
+
+async def process_mutation(gql: GraphQLClient, name: str, input: dict[str, Any], token: str) -> dict[str, Any]:
+    """The payload of the process mutation ``name``; the request itself must have no errors."""
+    document = (
+        f"mutation M($input: {name[0].upper()}{name[1:]}Input!) {{ {name}(input: $input) {{"
+        f" userErrors {{ field message code }} {PROCESS_PAYLOADS[name]} }} }}"
+    )
+    return (await gql.data(document, {"input": input}, token=token))[name]
+
+
+async def process_ok(gql: GraphQLClient, name: str, input: dict[str, Any], token: str) -> dict[str, Any]:
+    """The payload of the process mutation ``name``, which must have no user errors either."""
+    payload = await process_mutation(gql, name, input, token)
+    assert payload["userErrors"] == [], payload
+    return payload

@@ -23,23 +23,25 @@ CANARY = "canary-secret-123"
 
 @pytest.fixture
 def json_logs() -> Iterator[io.StringIO]:
-    """Logging configured as in production (JSON lines), written here; restored afterwards."""
+    """Log lines formatted as in production (JSON), written here; logging is restored afterwards."""
     root = logging.getLogger()
-    saved = (root.handlers[:], root.level, structlog.get_config())
+    handlers, level, config = root.handlers[:], root.level, structlog.get_config()
     quiet = {name: (logging.getLogger(name).disabled, logging.getLogger(name).level) for name in ("strawberry.execution", "alembic")}
     configure_logging(Settings(log_format="json", log_level="info"))
     (handler,) = root.handlers
+    root.handlers[:] = handlers  # keep pytest's own handlers, and add ours beside them
+    root.addHandler(handler)
     buffer = io.StringIO()
     handler.setStream(buffer)
     try:
         yield buffer
     finally:
-        root.handlers[:], level, config = saved
+        root.removeHandler(handler)
         root.setLevel(level)
         structlog.configure(**config)
-        for name, (disabled, level) in quiet.items():
+        for name, (disabled, old_level) in quiet.items():
             logging.getLogger(name).disabled = disabled
-            logging.getLogger(name).setLevel(level)
+            logging.getLogger(name).setLevel(old_level)
 
 
 async def test_an_internal_error_is_masked_and_logged(gql, acme, monkeypatch, json_logs):
