@@ -43,9 +43,9 @@ def create_app(
 
     @asynccontextmanager
     async def lifespan(_: Starlette) -> AsyncIterator[None]:
-        await check_current(runtime.database.engine, settings.database_url)
-        log.info("mcgraph started", env=settings.env, database=runtime.database.engine.url.render_as_string())
         try:
+            await check_current(runtime.database.engine, settings.database_url)
+            log.info("mcgraph started", env=settings.env, database=runtime.database.engine.url.render_as_string())
             async with background_jobs(runtime):
                 yield
         finally:
