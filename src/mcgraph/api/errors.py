@@ -36,11 +36,13 @@ def shape_error(error: GraphQLError, request_id: str) -> GraphQLError:
     original = error.original_error
     if isinstance(original, RequestError):
         return _with_code(error, original.message, original.code.value)
-    if original is None or isinstance(original, GraphQLError):
+    # Before execution (path None) every error is the document's or its values' fault,
+    # including a scalar that refused a value (its ValueError is the original error).
+    if original is None or isinstance(original, GraphQLError) or error.path is None:
         message = error.message
         if message.startswith("Syntax Error"):
             code = "GRAPHQL_PARSE_FAILED"
-        elif error.path is None and not message.startswith("Variable '"):
+        elif error.path is None and not message.startswith(("Variable '", "Expected value of type")):
             code = "GRAPHQL_VALIDATION_FAILED"
         else:
             code = ErrorCode.BAD_USER_INPUT.value

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+
 import strawberry
 from strawberry.schema.config import StrawberryConfig
 from strawberry.tools import merge_types
 
+from mcgraph.api.common import AWARE_DATETIME
 from mcgraph.api.context import OperationScopeExtension
 from mcgraph.api.errors import ErrorPolicyExtension
 from mcgraph.api.processes import types as process_types
@@ -41,5 +44,5 @@ def build_schema() -> strawberry.Schema:
         mutation=mutation,
         types=[Node, *node_types(tenancy_types, project_types, collab_types, process_types)],
         extensions=[ErrorPolicyExtension, OperationScopeExtension],
-        config=StrawberryConfig(auto_camel_case=True),
+        config=StrawberryConfig(auto_camel_case=True, scalar_map={datetime: AWARE_DATETIME}),
     )

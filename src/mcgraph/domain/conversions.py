@@ -51,10 +51,10 @@ async def process_from_project(unit: Unit, project_id: int, *, key: str, name: s
     for p, s in links:
         predecessors[s].append(p)
     for task in order:
-        key = processes.slug(task.title)
-        while key in keys.values():
-            key = f"{key}-{task.key_number}"[:64]
-        keys[task.id] = key
+        step_key = processes.slug(task.title)
+        while step_key in keys.values():
+            step_key = f"{step_key}-{task.key_number}"[:64]
+        keys[task.id] = step_key
         begin = started.get(task.id) or task.created_at
         finish = task.completed_at or (datetime.combine(task.due_date, time(), UTC) if task.due_date else None)
         duration = (finish - begin).total_seconds() / 3600 if finish and finish > begin else (task.estimate_hours or 8.0)
@@ -63,7 +63,7 @@ async def process_from_project(unit: Unit, project_id: int, *, key: str, name: s
             processes.StepSpec(
                 name=task.title,
                 instructions=task.description,
-                key=key,
+                key=step_key,
                 assignment=Assignment.TEAM_ROLE if role else Assignment.OWNER,
                 assignee_role=role,
                 offset_hours=round(max(0.0, (begin - origin).total_seconds() / 3600), 2),
@@ -72,14 +72,10 @@ async def process_from_project(unit: Unit, project_id: int, *, key: str, name: s
             )
         )
     process = await processes.create_process(
-        unit, key=key_or(key, project), name=name or project.name, purpose=project.objective, steps=specs, source_project_id=project.id
+        unit, key=key or f"{project.key}P"[:10], name=name or project.name, purpose=project.objective, steps=specs, source_project_id=project.id
     )
     unit.record("project.became_process", project, project_id=project.id, process_id=process.id)
     return process
-
-
-def key_or(key: str, project: Project) -> str:
-    return key or f"{project.key}P"[:10]
 
 
 async def project_from_process(
@@ -110,6 +106,7 @@ async def project_from_process(
         manager_id=manager_id or process.owner_id,
     )
     project.source_process_id = process.id
+    await unit.session.flush()
     created: dict[str, Task] = {}
     for index, step in enumerate(steps):
         times = plan.times[step.position]

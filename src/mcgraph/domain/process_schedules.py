@@ -13,8 +13,12 @@ from sqlalchemy.orm.attributes import set_committed_value
 
 from mcgraph.db.models import Process, ProcessRun, ProcessStatus, RunTrigger
 from mcgraph.domain.cron import MissedSlots, due_slots, parse_schedule
+from mcgraph.domain.errors import UserError
 from mcgraph.domain.runs import start_run
 from mcgraph.domain.unit import Unit
+from mcgraph.logs import get_logger
+
+log = get_logger("mcgraph.schedules")
 
 
 async def start_due_runs(unit: Unit) -> list[ProcessRun]:
@@ -37,6 +41,8 @@ async def start_due_runs(unit: Unit) -> list[ProcessRun]:
                     started.append(await start_run(unit, process, trigger=RunTrigger.SCHEDULE, slot=slot))
             except IntegrityError:
                 pass  # another scheduler started this slot first
+            except UserError as error:
+                log.warning("scheduled run refused", process=process.key, slot=slot.isoformat(), reason=str(error))
             # The slot is done either way; recorded without bumping the row's version.
             await unit.session.execute(update(Process.__table__).where(Process.__table__.c.id == process.id).values(last_slot_at=slot))
             set_committed_value(process, "last_slot_at", slot)

@@ -151,7 +151,7 @@ async def update_process(unit: Unit, process_id: int, expected_version: int | No
     if "trigger_event" in values:
         values["trigger_event"] = (values["trigger_event"] or "").strip() or None
     if "schedule_cron" in values or "schedule_timezone" in values:
-        values["last_slot_at"] = None if not merged["schedule_cron"] else process.last_slot_at
+        values["last_slot_at"] = unit.now  # a new schedule counts its slots from now on
     changes = changed(process, **values)
     if changes:
         process.updated_at = unit.now
@@ -235,6 +235,8 @@ async def publish(unit: Unit, process_id: int, note: str = "") -> ProcessVersion
     draft.published_at = unit.now
     draft.published_by_id = unit.actor.user_id or None
     draft.note = note.strip()
+    if process.status != ProcessStatus.PUBLISHED:
+        process.last_slot_at = unit.now  # slots that passed while it was not published are not owed
     changed(process, status=ProcessStatus.PUBLISHED)
     process.updated_at = unit.now
     unit.record("process.published", process, version=draft.number, steps=len(steps))
@@ -321,7 +323,8 @@ async def _check_process(unit: Unit, problems: Problems, values: dict[str, Any])
         try:
             parse_schedule(values["schedule_cron"], values.get("schedule_timezone") or "UTC")
         except CronError as error:
-            problems.add("scheduleCron", str(error), UserErrorCode.INVALID)
+            zone_error = "time zone" in str(error).lower()
+            problems.add("scheduleTimezone" if zone_error else "scheduleCron", str(error), UserErrorCode.INVALID)
     if values.get("missed_slots") not in ("run_once", "skip"):
         problems.add("missedSlots", "Missed slots are either run once (run_once) or skipped (skip).", UserErrorCode.INVALID)
     template = values.get("run_name_template") or ""

@@ -42,7 +42,7 @@ from mcgraph.domain.processes import TEMPLATE_FIELD, latest_published, version_s
 from mcgraph.domain.projects import get_project
 from mcgraph.domain.ranking import key_between
 from mcgraph.domain.unit import Unit, changed
-from mcgraph.plugins.types import Methodology
+from mcgraph.plugins.types import Methodology, TaskState
 
 OPEN = RunState.RUNNING
 
@@ -284,8 +284,7 @@ async def decide(unit: Unit, run_step_id: int, approve: bool, comment: str = "")
     task = await unit.session.get_one(Task, step.task_id)
     methodology = run_methodology(unit, await _project_methodology(unit, run))
     if approve:
-        done = methodology.done_state()
-        changed(task, state=done.key, state_category=done.category, completed_at=unit.now)
+        move_task(unit, task, methodology.done_state())
         await _finish_step(unit, run, step, StepOutcome.APPROVED)
     elif definition.on_reject == RejectAction.BACK and definition.reject_to:
         await _send_back(unit, run, step, definition.reject_to, methodology)
@@ -334,7 +333,20 @@ async def _send_back(unit: Unit, run: ProcessRun, step: RunStep, target: str, me
         s.rounds += 1
         task = await unit.session.get(Task, s.task_id) if s.task_id else None
         if task is not None:
-            changed(task, state=first.key, state_category=first.category, completed_at=None)
+            move_task(unit, task, first)
+
+
+def move_task(unit: Unit, task: Task, state: TaskState) -> None:
+    """Put a run's task in ``state`` as the run itself decides it (approvals, send-backs)."""
+    changes = changed(
+        task,
+        state=state.key,
+        state_category=state.category,
+        completed_at=unit.now if state.category == StateCategory.DONE else None,
+    )
+    if changes:
+        task.updated_at = unit.now
+        unit.record("task.state_changed", task, project_id=task.project_id, changes=changes, forced=False, run_id=task.process_run_id)
 
 
 async def _close(unit: Unit, run: ProcessRun, state: RunState, note: str | None) -> None:

@@ -15,6 +15,7 @@ from mcgraph.api.projects.mutations import provided
 from mcgraph.api.relay import encode_id, pk_of
 from mcgraph.db.models import Assignment, RejectAction, Role
 from mcgraph.domain import conversions, processes, runs
+from mcgraph.domain.errors import UserError, UserErrorCode
 from mcgraph.domain.permissions import Action
 
 
@@ -294,7 +295,7 @@ class ProcessesMutation:
         project_pk = pk_of(input.project_id, "Project", field="projectId") if input.project_id else None
         async with info.context.unit() as unit:
             process = await processes.process_by_key(unit, input.process_key)
-            run = await runs.start_run(unit, process, payload=_payload(input.input), project_id=project_pk)
+            run = await runs.start_run(unit, process, payload=_payload(input.input, "input"), project_id=project_pk)
         return StartProcessRunPayload(run=run)
 
     @mutation(Action.PROCESS_RUN, description="Cancel a running run.")
@@ -315,15 +316,13 @@ class ProcessesMutation:
     @mutation(Action.PROCESS_RUN, description="Raise a named event; every published process it triggers starts a run.")
     async def raise_event(self, info: strawberry.Info, input: RaiseEventInput) -> RaiseEventPayload:
         async with info.context.unit() as unit:
-            event, started = await runs.start_for_event(unit, input.name, _payload(input.payload))
+            event, started = await runs.start_for_event(unit, input.name, _payload(input.payload, "payload"))
         return RaiseEventPayload(event_id=encode_id("Event", event.id), runs=started)
 
 
-def _payload(value: object) -> dict[str, object]:
-    from mcgraph.domain.errors import UserError, UserErrorCode
-
+def _payload(value: object, field: str) -> dict[str, object]:
     if value is None:
         return {}
     if not isinstance(value, dict):
-        raise UserError.one("input", "The payload is a JSON object.", UserErrorCode.INVALID)
+        raise UserError.one(field, "The payload is a JSON object.", UserErrorCode.INVALID)
     return value

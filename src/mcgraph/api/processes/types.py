@@ -82,6 +82,11 @@ class VersionDiff:
     changed: list[StepChange]
 
 
+def _change(change: process_rules.StepChange) -> StepChange:
+    camel = [name.split("_")[0] + "".join(part.title() for part in name.split("_")[1:]) for name in change.changed_fields]
+    return StepChange(key=change.key, name=change.name, changed_fields=camel)
+
+
 @node_type(m.ProcessVersion, description="A version of a process's steps: a draft, or published and frozen.")
 class ProcessVersion(Node):
     number: int
@@ -111,9 +116,9 @@ class ProcessVersion(Node):
         return VersionDiff(
             from_number=older.number if older else None,
             to_number=root.number,
-            added=[StepChange(key=c.key, name=c.name, changed_fields=c.changed_fields) for c in diff.added],
-            removed=[StepChange(key=c.key, name=c.name, changed_fields=c.changed_fields) for c in diff.removed],
-            changed=[StepChange(key=c.key, name=c.name, changed_fields=c.changed_fields) for c in diff.changed],
+            added=[_change(c) for c in diff.added],
+            removed=[_change(c) for c in diff.removed],
+            changed=[_change(c) for c in diff.changed],
         )
 
 
