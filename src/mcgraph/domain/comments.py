@@ -18,6 +18,7 @@ from mcgraph.domain.permissions import Action, can
 from mcgraph.domain.projects import get_project
 from mcgraph.domain.tasks import get_task
 from mcgraph.domain.unit import Unit
+from mcgraph.domain.queries import escape_like
 
 MAX_BODY = 20_000
 MAX_MENTIONS = 50  # distinct tokens looked up per comment; later ones stay text
@@ -44,7 +45,7 @@ async def resolve_mentions(unit: Unit, body: str) -> list[int]:
         if "@" in token:
             wanted.append(User.email == token)
         else:
-            wanted.append(User.email.like(_escape_like(token) + "@%", escape="\\"))
+            wanted.append(User.email.like(escape_like(token) + "@%", escape="\\"))
     rows = await unit.session.execute(
         select(User.id, User.email)
         .join(Membership, Membership.user_id == User.id)
@@ -162,7 +163,3 @@ async def _project_of(unit: Unit, comment: Comment) -> int | None:
         return comment.project_id
     task = await get_task(unit, comment.task_id)  # type: ignore[arg-type]
     return task.project_id
-
-
-def _escape_like(text: str) -> str:
-    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")

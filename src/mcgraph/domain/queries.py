@@ -46,10 +46,14 @@ class ProjectOrder(enum.Enum):
     CREATED_AT = "created_at"
 
 
+def escape_like(text: str) -> str:
+    """``text`` for a LIKE pattern (with ``escape="\\"``): its ``%``, ``_`` and ``\\`` taken literally."""
+    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
 def contains(text: str) -> str:
-    """A LIKE pattern matching ``text`` anywhere, its own ``%``, ``_`` and ``\\`` taken literally."""
-    escaped = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-    return f"%{escaped}%"
+    """A LIKE pattern matching ``text`` anywhere."""
+    return f"%{escape_like(text)}%"
 
 
 def project_select(organization_id: int, query: ProjectQuery) -> Select[Any]:

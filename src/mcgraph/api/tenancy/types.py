@@ -14,6 +14,7 @@ from mcgraph.api.relay import Connection, Node, node_type, window
 from mcgraph.db import models as m
 from mcgraph.db.pagination import SortKey, paginate
 from mcgraph.domain.permissions import Action
+from mcgraph.domain.queries import escape_like
 
 
 @node_type(m.User, description="A person. One user may belong to several organisations.")
@@ -126,7 +127,7 @@ class Organization(Node):
         if where and where.roles:
             stmt = stmt.where(m.Membership.role.in_(where.roles))
         if where and where.search:
-            pattern = f"%{_escape_like(where.search.strip().lower())}%"
+            pattern = f"%{escape_like(where.search.strip().lower())}%"
             stmt = stmt.join(m.User, m.User.id == m.Membership.user_id).where(
                 or_(m.User.email.like(pattern, escape="\\"), m.User.name.ilike(pattern, escape="\\"))
             )
@@ -163,10 +164,6 @@ class Organization(Node):
     ) -> Connection[ApiToken]:
         return await token_page(info, None, include_revoked, first, after, last, before)
 
-
-def _escape_like(text: str) -> str:
-    """``text`` matched literally by LIKE: its wildcards ``%`` and ``_`` escaped with a backslash."""
-    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
 
 
 @strawberry.type(description="Who is asking: the token's user, organisation and role.")
