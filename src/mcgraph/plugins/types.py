@@ -12,7 +12,7 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
-from mcgraph.db.models.enums import Health, ProjectStatus, StateCategory
+from mcgraph.db.models.enums import Health, ProjectStatus, StateCategory  # noqa: F401  (re-exported by mcgraph.plugins)
 
 
 @dataclass(frozen=True, slots=True)
@@ -152,18 +152,3 @@ class Refusal:
     plugin: str
     reason: str
 
-
-__all__ = [
-    "Health",
-    "Methodology",
-    "MilestoneInfo",
-    "ProjectInfo",
-    "ProjectStatus",
-    "Refusal",
-    "Stage",
-    "StageMove",
-    "StateCategory",
-    "TaskInfo",
-    "TaskState",
-    "TaskTransition",
-]
