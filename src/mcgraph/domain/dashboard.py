@@ -14,6 +14,7 @@ from sqlalchemy import and_, case, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from mcgraph.db.models import Health, Membership, Process, ProcessStatus, Project, ProjectStatus, StateCategory, Task, TeamMember
+from mcgraph.domain.errors import BadInput
 from mcgraph.domain.health_refresh import CLOSED, ProjectAssessment, assess_projects
 from mcgraph.domain.process_metrics import ProcessHealthReport
 from mcgraph.domain.process_reports import health_for
@@ -171,9 +172,14 @@ async def portfolio(
     )
 
 
+MAX_PERIOD_DAYS = 366
+
+
 def period(start: date | None, end: date | None, today: date) -> tuple[date, date]:
-    """The period a workload is asked for: by default this week and the next (14 days)."""
+    """The period a workload is asked for: by default 14 days from today; at most a year."""
     start = start or today
     end = end or start + timedelta(days=13)
+    if end < start or (end - start).days >= MAX_PERIOD_DAYS:
+        raise BadInput(f"The period must run forwards and span at most {MAX_PERIOD_DAYS} days.")
     return start, end
 
