@@ -399,8 +399,6 @@ async def test_a_rejection_that_ends_the_run_fails_it(gql, acme, clock):
     assert [(e["field"], e["code"]) for e in cancel["userErrors"]] == [(["runId"], "INVALID")]
 
 
-@pytest.mark.xfail(strict=True, reason="runs._send_back clears the approval step's outcome, so a rejection that sends a run "
-                   "back is never counted in rejectionRate (only END rejections are)")
 async def test_a_rejection_that_sends_the_run_back_counts_in_the_rejection_rate(gql, acme, clock):
     token = acme[Role.MANAGER]
     process = await make_process(gql, token, "CTR", approval_steps("BACK"))

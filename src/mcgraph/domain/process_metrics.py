@@ -44,7 +44,8 @@ Step metrics
     ``finished_at - started_at`` (``finished_at - ready_at`` when the start is
     unknown); ``median_wait`` the median of ``started_at - ready_at`` where both are
     known; ``late_share`` the share with ``finished_at > due_at`` of those with a due
-    time; ``rejection_rate`` is ``rejected / (approved + rejected)``, ``None`` for a
+    time; ``rejection_rate`` is ``rejections / (approvals + rejections)``, counting every
+    rejection of every round (a rejection that sends the run back counts too), ``None`` for a
     step without decisions (not an approval step).
 
 Bottleneck
@@ -130,6 +131,8 @@ class StepRecord:
     due_at: datetime | None
     outcome: str | None
     """``done``, ``approved``, ``rejected``, ``skipped``, or ``None`` while unfinished."""
+    rejections: int = 0
+    """An approval step's rejections over all its rounds (a rejection may send a run back)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -331,7 +334,7 @@ def _one_step(key: str, name: str, done: list[StepRecord]) -> StepMetrics:
             with_due += 1
             late += step.finished_at > step.due_at
     approved = sum(step.outcome == "approved" for step in done)
-    rejected = sum(step.outcome == "rejected" for step in done)
+    rejected = sum(max(step.rejections, step.outcome == "rejected") for step in done)
     return StepMetrics(
         step_key=key,
         step_name=name,

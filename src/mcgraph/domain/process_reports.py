@@ -64,7 +64,7 @@ async def metrics_for(
             steps[process_of[step.run_id]].append(
                 StepRecord(
                     step.run_id, step.step_key, name, position, step.ready_at, step.started_at, step.finished_at,
-                    step.due_at, step.outcome.value if step.outcome else None,
+                    step.due_at, step.outcome.value if step.outcome else None, step.rejections,
                 )
             )
     return {

@@ -283,6 +283,8 @@ async def decide(unit: Unit, run_step_id: int, approve: bool, comment: str = "")
     step.started_at = step.started_at or unit.now
     task = await unit.session.get_one(Task, step.task_id)
     methodology = run_methodology(unit, await _project_methodology(unit, run))
+    if not approve:
+        step.rejections += 1
     if approve:
         move_task(unit, task, methodology.done_state())
         await _finish_step(unit, run, step, StepOutcome.APPROVED)

@@ -129,6 +129,7 @@ class RunStep(OrgScoped, Base):
     comment: Mapped[str | None] = mapped_column(Text)
     decided_by_id: Mapped[int | None] = mapped_column(BigId, ForeignKey("user_account.id", ondelete="SET NULL"))
     rounds: Mapped[int] = mapped_column(default=1)
+    rejections: Mapped[int] = mapped_column(default=0)  # an approval step's rejections, every round
 
 
 class RoundRobinCursor(OrgScoped, Base):
