@@ -30,7 +30,7 @@ import pytest
 from mcgraph.api.relay import encode_id
 from mcgraph.db import models as m
 from mcgraph.db.models import Role
-from tests.project_helpers import create_project, create_task, pk, succeed, viewer_id
+from tests.project_helpers import create_project, create_task, pk, project_by_key, succeed, viewer_id
 
 PROJECTS = """query($where: ProjectFilter, $orderBy: ProjectOrder, $first: Int, $after: String, $last: Int, $before: String) {
   projects(where: $where, orderBy: $orderBy, first: $first, after: $after, last: $last, before: $before) {
@@ -321,3 +321,14 @@ async def test_my_tasks_by_due_date_put_undated_ones_last(gql, acme, busy_member
     query = "{ myTasks(first: 20) { nodes { dueDate } } }"
     dues = [n["dueDate"] for n in (await gql.data(query, token=acme[Role.MEMBER]))["myTasks"]["nodes"]]
     assert dues == sorted(d for d in dues if d) + [None, None]
+
+
+async def test_health_filters_and_order_follow_the_override_shown(gql, acme):
+    token = acme[Role.MANAGER]
+    for key in ("AAA", "BBB"):
+        await create_project(gql, token, key)
+    await succeed(gql, "overrideProjectHealth", {"projectId": (await project_by_key(gql, token, "BBB", "id"))["id"], "health": "OFF_TRACK", "note": "supplier failed"}, token)
+    listed = await gql.data('{ projects(first: 10, where: {healths: [OFF_TRACK]}) { nodes { key health { health computed } } } }', token=token)
+    assert listed["projects"]["nodes"] == [{"key": "BBB", "health": {"health": "OFF_TRACK", "computed": "ON_TRACK"}}]
+    ordered = await gql.data('{ projects(first: 10, orderBy: {field: HEALTH}) { nodes { key } } }', token=token)
+    assert [p["key"] for p in ordered["projects"]["nodes"]] == ["BBB", "AAA"]

@@ -89,11 +89,16 @@ class SortKey:
         return value
 
 
-def ranked(column: InstrumentedAttribute[Any], order: Sequence[Any], *, descending: bool = False) -> SortKey:
-    """Sort by ``column``'s values in the given ``order`` (e.g. severity), not alphabetically."""
+def ranked(
+    expression: Any, value_of: Callable[[Any], Any], order: Sequence[Any], *, descending: bool = False
+) -> SortKey:
+    """Sort by ``expression``'s values in the given ``order`` (e.g. severity), not alphabetically.
+
+    ``value_of`` reads the same value from a row, for its cursor.
+    """
     rank = {value: i for i, value in enumerate(order)}
-    expression = case(*((column == value, i) for value, i in rank.items()), else_=len(rank))
-    return SortKey(expression, descending=descending, read=lambda row: rank.get(getattr(row, column.key), len(rank)))
+    case_of = case(*((expression == value, i) for value, i in rank.items()), else_=len(rank))
+    return SortKey(case_of, descending=descending, read=lambda row: rank.get(value_of(row), len(rank)))
 
 
 @dataclass(slots=True)

@@ -12,12 +12,18 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, and_, exists, or_, select
+from sqlalchemy import ColumnElement, Select, and_, exists, func, or_, select
 
 from mcgraph.db.models import Health, Priority, Project, ProjectLabel, ProjectMember, ProjectStatus, StateCategory, Task, TaskLabel
 from mcgraph.db.pagination import SortKey, ranked
 
 SEVERITY = [Health.OFF_TRACK, Health.AT_RISK, Health.ON_TRACK]
+# The health a project shows: a manager's override, else the computed health of the last refresh.
+SHOWN_HEALTH = func.coalesce(Project.health_override, Project.health)
+
+
+def shown_health(project: Project) -> Health:
+    return project.health_override or project.health
 URGENCY = [Priority.URGENT, Priority.HIGH, Priority.MEDIUM, Priority.LOW]
 
 
@@ -64,7 +70,7 @@ def project_select(organization_id: int, query: ProjectQuery) -> Select[Any]:
     if query.statuses:
         conditions.append(Project.status.in_(query.statuses))
     if query.healths:
-        conditions.append(Project.health.in_(query.healths))
+        conditions.append(SHOWN_HEALTH.in_(query.healths))
     if query.manager_ids:
         conditions.append(Project.manager_id.in_(query.manager_ids))
     if query.member_ids:
@@ -92,7 +98,7 @@ def project_order(order: ProjectOrder, descending: bool) -> list[SortKey]:
         case ProjectOrder.DUE_DATE:
             return [SortKey(Project.target_end_date, descending, nullable=True)]
         case ProjectOrder.HEALTH:
-            return [ranked(Project.health, SEVERITY, descending=descending)]
+            return [ranked(SHOWN_HEALTH, shown_health, SEVERITY, descending=descending)]
         case ProjectOrder.START_DATE:
             return [SortKey(Project.start_date, descending, nullable=True)]
         case _:
@@ -172,6 +178,6 @@ def task_order(order: TaskOrder, descending: bool) -> list[SortKey]:
         case TaskOrder.DUE_DATE:
             return [SortKey(Task.due_date, descending, nullable=True)]
         case TaskOrder.PRIORITY:
-            return [ranked(Task.priority, URGENCY, descending=descending), SortKey(Task.rank)]
+            return [ranked(Task.priority, lambda task: task.priority, URGENCY, descending=descending), SortKey(Task.rank)]
         case _:
             return [SortKey(getattr(Task, order.value), descending)]

@@ -23,7 +23,9 @@ from mcgraph.domain.permissions import Action
 @strawberry.input(description="Which projects to list. Conditions combine with AND; lists mean any of.")
 class ProjectFilter:
     statuses: list[ProjectStatus] | None = None
-    healths: list[Health] | None = strawberry.field(default=None, description="As of the last health refresh.")
+    healths: list[Health] | None = strawberry.field(
+        default=None, description="The health shown: the override if any, else the computed health of the last refresh."
+    )
     manager_ids: list[strawberry.ID] | None = None
     member_ids: list[strawberry.ID] | None = None
     labels: list[str] | None = None
