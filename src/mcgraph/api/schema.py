@@ -11,6 +11,7 @@ from strawberry.tools import merge_types
 from mcgraph.api.common import AWARE_DATETIME
 from mcgraph.api.context import OperationScopeExtension
 from mcgraph.api.errors import ErrorPolicyExtension
+from mcgraph.api.events import EventsQuery
 from mcgraph.api.processes import types as process_types
 from mcgraph.api.processes.mutations import ProcessesMutation
 from mcgraph.api.processes.queries import ProcessesQuery
@@ -37,7 +38,7 @@ def node_types(*modules: object) -> list[type]:
 
 
 def build_schema() -> strawberry.Schema:
-    query = merge_types("Query", (TenancyQuery, ProjectsQuery, DashboardQuery, ProcessesQuery))
+    query = merge_types("Query", (TenancyQuery, ProjectsQuery, DashboardQuery, ProcessesQuery, EventsQuery))
     mutation = merge_types("Mutation", (TenancyMutation, ProjectsMutation, CollabMutation, ProcessesMutation))
     return strawberry.Schema(
         query=query,

@@ -35,3 +35,13 @@ def _events(organization_id: int, types: Sequence[str]) -> Select[Any]:
     if types:
         stmt = stmt.where(Event.type.in_(list(types)))
     return stmt
+
+
+def event_log(organization_id: int, *, after: int | None, types: Sequence[str] = (), subject: tuple[str, int] | None = None) -> Select[Any]:
+    """The organisation's events after the one with id ``after`` (all with None), oldest first."""
+    stmt = _events(organization_id, types)
+    if after is not None:
+        stmt = stmt.where(Event.id > after)
+    if subject is not None:
+        stmt = stmt.where(Event.subject_type == subject[0], Event.subject_id == subject[1])
+    return stmt.order_by(Event.id)

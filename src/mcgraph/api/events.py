@@ -1,0 +1,61 @@
+"""The ``events`` query: the organisation's audit trail, read in order from a cursor.
+
+An event's cursor is its id (ids increase), the same cursor the ``events``
+subscription resumes from.
+"""
+
+from __future__ import annotations
+
+import strawberry
+from sqlalchemy import func, select
+
+from mcgraph.api.fields import query
+from mcgraph.api.projects.collab_types import Event
+from mcgraph.api.relay import Connection, decode_id, window
+from mcgraph.db.pagination import Page
+from mcgraph.domain.errors import BadInput
+from mcgraph.domain.history import event_log
+from mcgraph.domain.permissions import Action
+
+# subject_type of the log -> the API type whose ids name it
+_SUBJECTS = {"Project": "project", "Task": "task", "Milestone": "milestone", "Dependency": "dependency", "Process": "process", "ProcessRun": "process_run", "Comment": "comment"}
+
+
+def _cursor(value: str | None) -> int | None:
+    if value is None:
+        return None
+    if not value.isdigit():
+        raise BadInput(f"{value!r} is not an event cursor: pass the `cursor` of an event.")
+    return int(value)
+
+
+@strawberry.type
+class EventsQuery:
+    @query(Action.PROJECT_READ, description="The audit trail, oldest first, from after the event `after` (a cursor).")
+    async def events(
+        self,
+        info: strawberry.Info,
+        after: str | None = None,
+        types: list[str] | None = None,
+        subject_id: strawberry.ID | None = None,
+        first: int | None = None,
+    ) -> Connection[Event]:
+        subject = None
+        if subject_id is not None:
+            decoded = decode_id(subject_id)
+            if decoded is None or decoded[0] not in _SUBJECTS:
+                raise BadInput(f"{subject_id!r} is not the id of something events are recorded about.")
+            subject = (_SUBJECTS[decoded[0]], decoded[1])
+        win = window(info, first, None, None, None)
+        stmt = event_log(info.context.actor.organization_id, after=_cursor(after), types=types or (), subject=subject)
+        async with info.context.read() as session:
+            rows = list(await session.scalars(stmt.limit(win.size + 1)))
+
+        async def count() -> int:
+            counted = select(func.count()).select_from(stmt.order_by(None).subquery())
+            return int((await info.context.scope.session.execute(counted)).scalar_one())
+
+        items = rows[: win.size]
+        page = Page(items, [str(e.id) for e in items], len(rows) > win.size, after is not None, count)
+        return Connection.of(page, info.context.scope)
+
