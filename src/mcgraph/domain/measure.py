@@ -17,7 +17,7 @@ from sqlalchemy.orm import aliased
 
 from mcgraph.db.models import CostEntry, Dependency, Project, ProjectMember, StateCategory, Task, TimeEntry
 from mcgraph.domain.health import ProjectFacts
-from mcgraph.domain.schedule import ScheduleLink, ScheduleTask, compute_schedule
+from mcgraph.domain.schedule import Schedule, ScheduleLink, ScheduleTask, compute_schedule
 
 DONE = StateCategory.DONE
 
@@ -89,6 +89,38 @@ async def actual_costs(session: AsyncSession, project_ids: Sequence[int]) -> dic
     return dict(costs)
 
 
+async def schedule_links(session: AsyncSession, project_ids: Sequence[int]) -> dict[int, list[ScheduleLink]]:
+    """Each project's dependencies, as the critical path method takes them."""
+    links: dict[int, list[ScheduleLink]] = defaultdict(list)
+    pred = aliased(Task)
+    rows = await session.execute(
+        select(pred.project_id, Dependency.predecessor_id, Dependency.successor_id, Dependency.type, Dependency.lag_days)
+        .join(pred, pred.id == Dependency.predecessor_id)
+        .where(pred.project_id.in_(list(project_ids)))
+    )
+    for project_id, p, s, kind, lag in rows:
+        links[project_id].append(ScheduleLink(p, s, kind, lag))
+    return links
+
+
+async def project_plans(
+    session: AsyncSession, projects: Sequence[Project], today: date, hours_per_day: float
+) -> dict[int, tuple[date, Schedule]]:
+    """Each project's plan: its start (today when it has none) and the critical-path schedule
+    of all its tasks by estimate, a task with a start date not starting before it."""
+    ids = [p.id for p in projects]
+    origins = {p.id: p.start_date or today for p in projects}
+    tasks: dict[int, list[ScheduleTask]] = defaultdict(list)
+    rows = await session.execute(
+        select(Task.id, Task.project_id, Task.estimate_hours, Task.start_date).where(Task.project_id.in_(ids))
+    )
+    for task_id, project_id, hours, start in rows:
+        not_before = max(0.0, float((start - origins[project_id]).days)) if start else 0.0
+        tasks[project_id].append(ScheduleTask(task_id, (hours or 0.0) / hours_per_day, not_before))
+    links = await schedule_links(session, ids)
+    return {pid: (origins[pid], compute_schedule(tasks[pid], links[pid])) for pid in ids}
+
+
 async def forecast_ends(
     session: AsyncSession, projects: Sequence[Project], today: date, hours_per_day: float
 ) -> dict[int, date]:
@@ -106,15 +138,7 @@ async def forecast_ends(
         if category != DONE:
             open_projects.add(project_id)
         tasks[project_id].append(ScheduleTask(task_id, remaining))
-    links: dict[int, list[ScheduleLink]] = defaultdict(list)
-    pred = aliased(Task)
-    link_rows = await session.execute(
-        select(pred.project_id, Dependency.predecessor_id, Dependency.successor_id, Dependency.type, Dependency.lag_days)
-        .join(pred, pred.id == Dependency.predecessor_id)
-        .where(pred.project_id.in_(ids))
-    )
-    for project_id, p, s, kind, lag in link_rows:
-        links[project_id].append(ScheduleLink(p, s, kind, lag))
+    links = await schedule_links(session, ids)
     ends: dict[int, date] = {}
     for project in projects:
         if project.id not in open_projects:

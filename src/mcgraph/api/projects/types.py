@@ -19,8 +19,7 @@ from mcgraph.db import models as m
 from mcgraph.db.models import DependencyType, Health, Priority, ProjectStatus, StateCategory
 from mcgraph.domain import queries
 from mcgraph.domain.health_refresh import assess_projects
-from mcgraph.domain.measure import actual_costs
-from mcgraph.domain.schedule import ScheduleLink, ScheduleTask, compute_schedule
+from mcgraph.domain.measure import actual_costs, project_plans
 
 if TYPE_CHECKING:
     from mcgraph.api.processes.types import Process, ProcessRun
@@ -294,53 +293,37 @@ def assessment_loader(info: strawberry.Info) -> Any:
 
 
 async def _schedules(info: strawberry.Info, session: Any, ids: Any) -> dict[int, ProjectSchedule]:
-    ids = list(ids)
-    projects = {p.id: p for p in await session.scalars(select(m.Project).where(m.Project.id.in_(ids)))}
-    hours = info.context.runtime.settings.hours_per_day
-    tasks: dict[int, list[m.Task]] = {i: [] for i in ids}
-    for task in await session.scalars(select(m.Task).where(m.Task.project_id.in_(ids))):
-        tasks[task.project_id].append(task)
-    links: dict[int, list[ScheduleLink]] = {i: [] for i in ids}
-    project_of = {t.id: pid for pid, ts in tasks.items() for t in ts}
-    for dep in await session.scalars(select(m.Dependency).where(m.Dependency.predecessor_id.in_(list(project_of)))):
-        links[project_of[dep.predecessor_id]].append(ScheduleLink(dep.predecessor_id, dep.successor_id, dep.type, dep.lag_days))
-    result = {}
-    for pid, project in projects.items():
-        origin = project.start_date or info.context.now.date()
-        plan = compute_schedule(
-            [
-                ScheduleTask(t.id, (t.estimate_hours or 0.0) / hours, max(0.0, float((t.start_date - origin).days)) if t.start_date else 0.0)
-                for t in tasks[pid]
-            ],
-            links[pid],
-        )
+    projects = list(await session.scalars(select(m.Project).where(m.Project.id.in_(list(ids)))))
+    plans = await project_plans(session, projects, info.context.now.date(), info.context.runtime.settings.hours_per_day)
+    return {pid: _schedule_type(origin, plan) for pid, (origin, plan) in plans.items()}
 
-        def day(offset: float, origin: date = origin) -> date:
-            return origin + timedelta(days=int(offset + 1e-9))
 
-        result[pid] = ProjectSchedule(
-            start=origin,
-            finish=day(plan.finish),
-            duration_days=plan.finish,
-            tasks=[
-                ScheduledTask(
-                    earliest_start=day(t.earliest_start),
-                    earliest_finish=day(t.earliest_finish),
-                    latest_start=day(t.latest_start),
-                    latest_finish=day(t.latest_finish),
-                    earliest_start_day=t.earliest_start,
-                    earliest_finish_day=t.earliest_finish,
-                    latest_start_day=t.latest_start,
-                    latest_finish_day=t.latest_finish,
-                    slack_days=t.slack,
-                    critical=t.critical,
-                    _task_id=t.id,
-                )
-                for t in sorted(plan.times.values(), key=lambda t: (t.earliest_start, t.id))
-            ],
-            _critical=plan.critical_path,
-        )
-    return result
+def _schedule_type(origin: date, plan: Any) -> ProjectSchedule:
+    def day(offset: float) -> date:
+        return origin + timedelta(days=int(offset + 1e-9))
+
+    return ProjectSchedule(
+        start=origin,
+        finish=day(plan.finish),
+        duration_days=plan.finish,
+        tasks=[
+            ScheduledTask(
+                earliest_start=day(t.earliest_start),
+                earliest_finish=day(t.earliest_finish),
+                latest_start=day(t.latest_start),
+                latest_finish=day(t.latest_finish),
+                earliest_start_day=t.earliest_start,
+                earliest_finish_day=t.earliest_finish,
+                latest_start_day=t.latest_start,
+                latest_finish_day=t.latest_finish,
+                slack_days=t.slack,
+                critical=t.critical,
+                _task_id=t.id,
+            )
+            for t in sorted(plan.times.values(), key=lambda t: (t.earliest_start, t.id))
+        ],
+        _critical=plan.critical_path,
+    )
 
 
 @node_type(m.Project, description="A temporary endeavour: a goal, dates, a plan, a budget and a team.")
