@@ -1,13 +1,14 @@
 """Periodic sweeps: work that the passing of time calls for, with nobody making a change.
 
-Health depends on today's date, so a project can turn AT_RISK overnight; the health
-sweep refreshes every open project's stored health and writes the change events.
+Health depends on today's date, so a project can turn AT_RISK overnight, and a process
+as its old runs leave the 90-day window; the health sweep refreshes the stored health of
+every open project and published process and writes the change events.
 """
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
+from functools import partial
 from collections.abc import AsyncIterator, Awaitable, Callable
 
 from sqlalchemy import select
@@ -15,9 +16,11 @@ from sqlalchemy import select
 from mcgraph.db.models import Organization
 from mcgraph.domain.health_refresh import refresh_organization
 from mcgraph.domain.permissions import system_actor
+from mcgraph.domain.process_health import refresh_organization_processes
 from mcgraph.domain.process_schedules import start_due_runs
 from mcgraph.domain.unit import Unit
 from mcgraph.logs import get_logger
+from mcgraph.periodic import every, running
 from mcgraph.runtime import Runtime
 
 log = get_logger("mcgraph.sweeps")
@@ -41,9 +44,14 @@ async def for_each_organization(runtime: Runtime, work: Callable[[Unit], Awaitab
     return total
 
 
+async def refresh_organization_health(unit: Unit) -> int:
+    """Refresh the organisation's open projects and published processes; how many changed health."""
+    return await refresh_organization(unit) + await refresh_organization_processes(unit)
+
+
 async def refresh_all_health(runtime: Runtime) -> int:
-    """Refresh the health of every organisation's open projects; how many changed."""
-    return await for_each_organization(runtime, refresh_organization)
+    """Refresh the health of every organisation's open projects and published processes; how many changed."""
+    return await for_each_organization(runtime, refresh_organization_health)
 
 
 async def start_scheduled_runs(runtime: Runtime) -> int:
@@ -53,18 +61,6 @@ async def start_scheduled_runs(runtime: Runtime) -> int:
         return len(await start_due_runs(unit))
 
     return await for_each_organization(runtime, start)
-
-
-async def run_every(seconds: float, runtime: Runtime, job: Callable[[Runtime], Awaitable[int]], name: str) -> None:
-    """Run ``job`` every ``seconds`` until cancelled; a failure is logged and tried again next time."""
-    while True:
-        await asyncio.sleep(seconds)
-        try:
-            count = await job(runtime)
-            if count:
-                log.info(name, count=count)
-        except Exception:
-            log.exception(f"{name} failed")
 
 
 @contextlib.asynccontextmanager
@@ -79,12 +75,5 @@ async def background_jobs(runtime: Runtime) -> AsyncIterator[None]:
         (settings.health_sweep_seconds, refresh_all_health, "health sweep"),
         (settings.schedule_seconds, start_scheduled_runs, "scheduled runs"),
     ]
-    tasks = [asyncio.create_task(run_every(s, runtime, job, name)) for s, job, name in jobs if s > 0]
-    try:
+    async with running(*(every(s, partial(job, runtime), name) for s, job, name in jobs if s > 0)):
         yield
-    finally:
-        for task in tasks:
-            task.cancel()
-        for task in tasks:
-            with contextlib.suppress(asyncio.CancelledError):
-                await task

@@ -8,7 +8,7 @@ it in their own transaction; the passing of time is caught by the periodic sweep
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date
 from typing import Any
@@ -40,10 +40,15 @@ class ProjectAssessment:
         return self.facts.progress
 
     def reasons_json(self) -> list[dict[str, Any]]:
-        return [
-            {"code": r.code, "health": r.health.value, "message": r.message, "value": r.value, "threshold": r.threshold}
-            for r in self.report.reasons
-        ]
+        return reasons_json(self.report.reasons)
+
+
+def reasons_json(reasons: Iterable[Any]) -> list[dict[str, Any]]:
+    """Health reasons as stored on a row and in its change event (projects' and processes' alike)."""
+    return [
+        {"code": r.code, "health": r.health.value, "message": r.message, "value": r.value, "threshold": r.threshold}
+        for r in reasons
+    ]
 
 
 def thresholds(settings: Settings) -> HealthThresholds:

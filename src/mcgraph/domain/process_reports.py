@@ -25,6 +25,8 @@ from mcgraph.domain.process_metrics import (
 )
 
 HEALTH_WINDOW = timedelta(days=90)
+INSTANT = timedelta(microseconds=1)
+"""The smallest step of a stored time: a period ending ``INSTANT`` after a moment holds it."""
 
 
 async def metrics_for(
@@ -74,6 +76,10 @@ async def metrics_for(
 
 
 async def health_for(session: AsyncSession, process_ids: Sequence[int], now: datetime) -> dict[int, ProcessHealthReport]:
-    """Each process's health from its runs of the last 90 days."""
-    metrics = await metrics_for(session, process_ids, since=now - HEALTH_WINDOW, until=now)
+    """Each process's health from its runs of the last 90 days, ``now`` included.
+
+    A run that ends at ``now`` counts: the change that ends it stores the health at that
+    very instant (:mod:`mcgraph.domain.process_health`), and must see it.
+    """
+    metrics = await metrics_for(session, process_ids, since=now - HEALTH_WINDOW, until=now + INSTANT)
     return {pid: assess_process(m) for pid, m in metrics.items()}

@@ -38,6 +38,7 @@ from mcgraph.db.models import (
 )
 from mcgraph.domain.errors import Problem, UserError, UserErrorCode
 from mcgraph.domain.health_refresh import refresh_health
+from mcgraph.domain.process_health import refresh_process_health
 from mcgraph.domain.processes import TEMPLATE_FIELD, latest_published, version_steps
 from mcgraph.domain.projects import get_project
 from mcgraph.domain.ranking import key_between
@@ -184,6 +185,7 @@ async def start_run(
     await unit.session.flush()
     if run.project_id:
         await refresh_health(unit, [run.project_id])
+    await refresh_process_health(unit, [process.id])
     return run
 
 
@@ -248,7 +250,10 @@ async def get_run(unit: Unit, run_id: int, field: str = "runId") -> ProcessRun:
 
 
 async def on_task_state_changed(unit: Unit, task: Task, before: StateCategory, after: StateCategory) -> None:
-    """Move the task's run on: record when its step started or finished, ready the next."""
+    """Move the task's run on: record when its step started or finished, ready the next.
+
+    A step that finishes (or is taken back) may change the process's health: it is refreshed.
+    """
     if task.process_run_id is None or before == after:
         return
     step = await unit.session.scalar(select(RunStep).where(RunStep.task_id == task.id))
@@ -263,6 +268,8 @@ async def on_task_state_changed(unit: Unit, task: Task, before: StateCategory, a
     elif before == StateCategory.DONE:
         step.finished_at, step.outcome = None, None
     await unit.session.flush()
+    if StateCategory.DONE in (before, after):
+        await refresh_process_health(unit, [run.process_id])
 
 
 async def decide(unit: Unit, run_step_id: int, approve: bool, comment: str = "") -> RunStep:
@@ -295,6 +302,7 @@ async def decide(unit: Unit, run_step_id: int, approve: bool, comment: str = "")
         await _close(unit, run, RunState.FAILED, f"{definition.name} rejected: {step.comment}")
     unit.record("process_run.decided", run, step=step.step_key, approved=approve, comment=step.comment)
     await unit.session.flush()
+    await refresh_process_health(unit, [run.process_id])
     return step
 
 
@@ -303,6 +311,7 @@ async def cancel(unit: Unit, run_id: int, note: str = "") -> ProcessRun:
     if run.state != OPEN:
         raise UserError.one("runId", f"The run is {run.state.value} already.", UserErrorCode.INVALID)
     await _close(unit, run, RunState.CANCELLED, note.strip() or None)
+    await refresh_process_health(unit, [run.process_id])
     return run
 
 
