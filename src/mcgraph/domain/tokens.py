@@ -14,6 +14,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from mcgraph.db.engine import begin_write
 from mcgraph.db.models import ApiToken, Membership
 from mcgraph.domain.errors import Unauthenticated, UserError, UserErrorCode
 from mcgraph.domain.permissions import Action, Actor, can
@@ -55,15 +56,20 @@ async def authenticate(session: AsyncSession, secret: str, now: datetime) -> Act
         raise Unauthenticated("The token has been revoked.")
     if token.expires_at is not None and token.expires_at <= now:
         raise Unauthenticated("The token has expired.")
+    actor = Actor(user_id=token.user_id, organization_id=token.organization_id, role=role, token_id=token.id)
     if token.last_used_at is None or now - token.last_used_at >= LAST_USED_RESOLUTION:
+        # End the read first: on SQLite a read that turns into a write fails when another
+        # write committed in between, so the write starts afresh and waits its turn.
+        await session.rollback()
+        await begin_write(session)
         await session.execute(
             update(ApiToken)
-            .where(ApiToken.id == token.id)
+            .where(ApiToken.id == actor.token_id)
             .where(or_(ApiToken.last_used_at.is_(None), ApiToken.last_used_at < now - LAST_USED_RESOLUTION))
             .values(last_used_at=now)
         )
         await session.commit()
-    return Actor(user_id=token.user_id, organization_id=token.organization_id, role=role, token_id=token.id)
+    return actor
 
 
 async def issue(
