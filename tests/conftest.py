@@ -4,6 +4,10 @@ app on it with a frozen clock, and GraphQL clients per role and per organisation
 Every test that takes ``database_url`` (directly or through ``app``/``gql``) runs twice:
 ``[sqlite]`` and ``[postgresql]``. PostgreSQL runs are skipped when 127.0.0.1:5432 does
 not answer, unless ``MCGRAPH_TEST_REQUIRE_POSTGRES=1`` (set in CI), which fails them.
+
+``[sqlite]`` apps use the in-process event bus; ``[postgresql]`` apps use Redis pub/sub
+(127.0.0.1:6379, a channel per test) when it answers, as production would, and the
+in-process bus otherwise, unless ``MCGRAPH_TEST_REQUIRE_REDIS=1`` (set in CI).
 """
 
 from __future__ import annotations
@@ -17,6 +21,7 @@ from concurrent.futures import ThreadPoolExecutor
 from collections.abc import AsyncIterator, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
+from urllib.parse import urlsplit
 from typing import Any
 
 import httpx
@@ -32,9 +37,12 @@ from mcgraph.db.models import Role
 from mcgraph.domain import tenancy, tokens
 from mcgraph.domain.clock import FrozenClock
 from mcgraph.settings import Settings
+from tests.live import serving
 
 POSTGRES_ADMIN_URL = os.environ.get("MCGRAPH_TEST_POSTGRES_URL", "postgresql+asyncpg://postgres@127.0.0.1:5432/test")
 REQUIRE_POSTGRES = os.environ.get("MCGRAPH_TEST_REQUIRE_POSTGRES") == "1"
+REDIS_URL = os.environ.get("MCGRAPH_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
+REQUIRE_REDIS = os.environ.get("MCGRAPH_TEST_REQUIRE_REDIS") == "1"
 START = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
 
 
@@ -110,8 +118,27 @@ def clock() -> FrozenClock:
     return FrozenClock(START)
 
 
+@pytest.fixture(scope="session")
+def redis_url() -> str | None:
+    """Redis's URL when it answers (None otherwise; a failure with MCGRAPH_TEST_REQUIRE_REDIS=1)."""
+    parts = urlsplit(REDIS_URL)
+    if _reachable(parts.hostname or "127.0.0.1", parts.port or 6379):
+        return REDIS_URL
+    if REQUIRE_REDIS:
+        pytest.fail(f"Redis is required (MCGRAPH_TEST_REQUIRE_REDIS=1) but {REDIS_URL} is down")
+    return None
+
+
 @pytest.fixture
-def settings(database_url: str) -> Settings:
+def bus_channel() -> str:
+    """A bus channel of the test's own, so that tests sharing a Redis server stay apart."""
+    return f"test_{uuid.uuid4().hex[:12]}"
+
+
+@pytest.fixture
+def settings(database_url: str, redis_url: str | None, bus_channel: str) -> Settings:
+    if database_url.startswith("postgresql") and redis_url:
+        return Settings(database_url=database_url, bus_url=redis_url, bus_channel=bus_channel)
     return Settings(database_url=database_url)
 
 
@@ -193,33 +220,8 @@ def live_server(settings: Settings, clock: FrozenClock) -> Iterator[str]:
 
     Yields the base URL (``http://127.0.0.1:<port>``); the server stops at teardown.
     """
-    import threading
-    import time
-
-    import uvicorn
-
-    app_instance = create_app(settings, clock=clock)
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    sock.bind(("127.0.0.1", 0))
-    port = sock.getsockname()[1]
-    config = uvicorn.Config(app_instance, host="127.0.0.1", port=port, lifespan="on", log_level="warning")
-    server = uvicorn.Server(config)
-    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, name="live-server", daemon=True)
-    thread.start()
-    try:
-        deadline = time.monotonic() + 10
-        while not server.started:
-            if not thread.is_alive():
-                pytest.fail("the live server stopped while starting")
-            if time.monotonic() > deadline:
-                pytest.fail("the live server did not start within 10 s")
-            time.sleep(0.01)
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        server.should_exit = True
-        thread.join(10)
-        sock.close()
-        assert not thread.is_alive(), "the live server did not stop"
+    with serving(create_app(settings, clock=clock)) as url:
+        yield url
 
 
 # Process mutations: what each payload selects, for the helpers below.
@@ -253,3 +255,13 @@ async def process_ok(gql: GraphQLClient, name: str, input: dict[str, Any], token
     payload = await process_mutation(gql, name, input, token)
     assert payload["userErrors"] == [], payload
     return payload
+
+
+@pytest.fixture
+def live(settings: Settings, clock: FrozenClock) -> Iterator[Any]:
+    """Like ``live_server``, with the app's runtime at hand (``tests.live.Live``)."""
+    from tests.live import Live
+
+    app_instance = create_app(settings, clock=clock)
+    with serving(app_instance) as url:
+        yield Live(url, app_instance)

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import asyncio
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import event, select
 
 from mcgraph.db import Base, Database
 
@@ -104,6 +107,30 @@ async def snapshot(database: Database) -> dict[str, list[tuple[Any, ...]]]:
     rows: dict[str, list[tuple[Any, ...]]] = {}
     async with database.session() as session:
         for table in Base.metadata.sorted_tables:
-            result = await session.execute(select(table).order_by(*table.primary_key.columns))
+            result = await session.execute(select(*data_columns(table)).order_by(*table.primary_key.columns))
             rows[table.name] = [tuple(row) for row in result]
     return rows
+
+
+def data_columns(table: Any) -> list[Any]:
+    """A table's columns but the relay's bookkeeping (``event.published_at``), which changes after commit."""
+    return [column for column in table.columns if (table.name, column.name) != ("event", "published_at")]
+
+
+@contextmanager
+def statements(app: Any) -> Iterator[list[str]]:
+    """The SQL statements the app runs inside the block for the calling task (the request,
+    through an ASGI transport), leaving out what background tasks such as the relay run."""
+    seen: list[str] = []
+    engine = app.state.runtime.database.engine.sync_engine
+    caller = asyncio.current_task()
+
+    def count(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
+        if asyncio.current_task() is caller:
+            seen.append(statement)
+
+    event.listen(engine, "before_cursor_execute", count)
+    try:
+        yield seen
+    finally:
+        event.remove(engine, "before_cursor_execute", count)

@@ -9,6 +9,7 @@ from sqlalchemy import select
 from mcgraph.api.relay import decode_id
 from mcgraph.db import Database
 from mcgraph.db import models as m
+from tests.helpers import data_columns
 
 PROJECT_FIELDS = "id key name version status stage { key } progress health { health computed reasons { code message } }"
 TASK_FIELDS = "id key title version rank state { key category } parent { key } assignee { email }"
@@ -89,7 +90,7 @@ async def rows_of(database: Database, *models: type) -> dict[str, list[tuple[Any
     async with database.session() as session:
         for model in models or PROJECT_TABLES:
             table = model.__table__  # type: ignore[attr-defined]
-            result = await session.execute(select(table).order_by(table.c.id))
+            result = await session.execute(select(*data_columns(table)).order_by(table.c.id))
             rows[table.name] = [tuple(row) for row in result]
     return rows
 

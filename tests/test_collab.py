@@ -2,20 +2,20 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import timedelta
 from decimal import Decimal
 from typing import Any
 
 import pytest
-from sqlalchemy import event, select
+from sqlalchemy import select
 
 from mcgraph.api.relay import decode_id
 from mcgraph.db import models as m
 from mcgraph.db.models import Role
 from mcgraph.domain.comments import mention_tokens
 from tests.conftest import START, make_token
+from tests.helpers import statements
+from tests.project_helpers import rows_of
 
 TODAY = START.date().isoformat()
 TOMORROW = (START.date() + timedelta(days=1)).isoformat()
@@ -328,16 +328,6 @@ async def test_history_lists_a_tasks_changes_newest_first(gql, acme, web):
 WATCHED = (m.Milestone, m.Comment, m.CommentMention, m.TimeEntry, m.CostEntry, m.Event, m.Project, m.Task)
 
 
-async def rows(database: Any) -> dict[str, list[tuple[Any, ...]]]:
-    """Every row of the tables these mutations write, to show that a refusal wrote nothing."""
-    found = {}
-    async with database.session() as session:
-        for model in WATCHED:
-            table = model.__table__
-            found[table.name] = [tuple(r) for r in await session.execute(select(table).order_by(table.c.id))]
-    return found
-
-
 async def test_another_organisations_rows_are_not_found(gql, acme, globex, database):
     theirs = await make_project(gql, globex, "OPS", "globex.test")
     g_manager = globex[Role.MANAGER]
@@ -347,7 +337,7 @@ async def test_another_organisations_rows_are_not_found(gql, acme, globex, datab
     cost = (await ok(gql, "addProjectCost", {"projectId": theirs["project"], "amount": "10"}, g_manager))["costEntry"]["id"]
     their_event = (await node(gql, HISTORY, theirs["project"], g_manager, first=1))["history"]["nodes"][0]["id"]
     ours = await make_project(gql, acme, "WEB", "acme.test")
-    before = await rows(database)
+    before = await rows_of(database, *WATCHED)
 
     owner = acme[Role.OWNER]
     attempts = [
@@ -371,29 +361,13 @@ async def test_another_organisations_rows_are_not_found(gql, acme, globex, datab
     # their users are not ours to log time for
     stranger = await mutate(gql, "logTime", {"taskId": ours["task"], "minutes": 10, "userId": theirs["users"]["member@globex.test"]}, owner)
     assert codes(stranger) == ["NOT_A_MEMBER"]
-    assert await rows(database) == before
+    assert await rows_of(database, *WATCHED) == before
 
     for global_id in (milestone, comment, entry, cost, their_event):
         assert (await gql.data(NODE, {"id": global_id}, token=owner))["node"] is None, global_id
         assert (await gql.data(NODE, {"id": global_id}, token=globex[Role.VIEWER]))["node"]["id"] == global_id
     ours_now = await node(gql, PROJECT, ours["project"], owner)
     assert ours_now["comments"]["totalCount"] == 0 and ours_now["timeEntries"]["totalCount"] == 0 and ours_now["costEntries"] == []
-
-
-@contextmanager
-def statements(app: Any) -> Iterator[list[str]]:
-    """The SQL statements the app runs inside the block."""
-    seen: list[str] = []
-    engine = app.state.runtime.database.engine.sync_engine
-
-    def count(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
-        seen.append(statement)
-
-    event.listen(engine, "before_cursor_execute", count)
-    try:
-        yield seen
-    finally:
-        event.remove(engine, "before_cursor_execute", count)
 
 
 NESTED = """

@@ -42,6 +42,10 @@ async def test_events_by_type_and_by_subject(gql, acme):
     assert [e["type"] for e in by_type] == ["task.state_changed"]
     by_subject = (await gql.data(EVENTS, {"subjectId": made["task"]["id"]}, token=token))["events"]["nodes"]
     assert [e["type"] for e in by_subject] == ["task.created", "task.state_changed"]
+    family = (await gql.data(EVENTS, {"types": ["task.*", "project.created"]}, token=token))["events"]["nodes"]
+    assert [e["type"] for e in family] == ["project.created", "task.created", "task.state_changed"]
+    # a family is a prefix, not a pattern: `_` and `%` are plain characters
+    assert (await gql.data(EVENTS, {"types": ["task_%.*"]}, token=token))["events"]["nodes"] == []
 
 
 async def test_events_stay_in_their_organisation_and_bad_cursors_are_refused(gql, acme, globex):

@@ -19,7 +19,7 @@ async def test_healthz_and_readyz(http):
     healthz = await http.get("/healthz")
     assert (healthz.status_code, healthz.json()) == (200, {"status": "ok"})
     readyz = await http.get("/readyz")
-    assert (readyz.status_code, readyz.json()) == (200, {"status": "ok", "checks": {"database": "ok", "broker": "ok"}})
+    assert (readyz.status_code, readyz.json()) == (200, {"status": "ok", "checks": {"database": "ok", "broker": "ok", "bus": "ok"}})
     assert (await http.get("/nope")).status_code == 404
 
 
@@ -42,6 +42,18 @@ async def test_readyz_names_an_unreachable_broker(broken_broker):
     assert "127.0.0.1:1" in body["checks"]["broker"]
     # alive all the same
     assert (await broken_broker.get("/healthz")).status_code == 200
+
+
+@pytest.mark.parametrize("bus_url", ["redis://127.0.0.1:1/0", "postgresql://postgres@127.0.0.1:1/test"])
+async def test_readyz_names_an_unreachable_bus(database_url, bus_url):
+    app = create_app(Settings(database_url=database_url, bus_url=bus_url))
+    async with app.router.lifespan_context(app):
+        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://testserver") as client:
+            response = await client.get("/readyz")
+    assert response.status_code == 503
+    checks = response.json()["checks"]
+    assert (checks["database"], checks["broker"]) == ("ok", "ok")
+    assert checks["bus"] != "ok"
 
 
 async def test_a_query_over_get(http, acme):

@@ -7,17 +7,16 @@ manager, must run the same number of statements.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import date
 from typing import Any
 
 import pytest
-from sqlalchemy import event, select
+from sqlalchemy import select
 
 from mcgraph.db import Database
 from mcgraph.db import models as m
 from mcgraph.db.models import Role
+from tests.helpers import statements
 
 LIST = """{ projects(first: 100) { edges { node {
   key manager { email } members { user { email } } progress health { health }
@@ -81,27 +80,11 @@ async def seed(database: Database, slug: str, projects: int) -> None:
             )
 
 
-@contextmanager
-def counting(app: Any) -> Iterator[list[str]]:
-    """The SQL statements the app's engine executes inside the block."""
-    statements: list[str] = []
-    engine = app.state.runtime.database.engine.sync_engine
-
-    def count(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
-        statements.append(statement)
-
-    event.listen(engine, "before_cursor_execute", count)
-    try:
-        yield statements
-    finally:
-        event.remove(engine, "before_cursor_execute", count)
-
-
 async def statements_for(gql: Any, app: Any, query: str, token: str) -> tuple[int, dict[str, Any]]:
     await gql.data("{ viewer { role } }", token=token)  # the token's first use is recorded; not counted
-    with counting(app) as statements:
+    with statements(app) as seen:
         data = await gql.data(query, token=token)
-    return len(statements), data
+    return len(seen), data
 
 
 def items(connection: dict[str, Any]) -> list[dict[str, Any]]:

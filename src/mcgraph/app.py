@@ -46,7 +46,7 @@ def create_app(
         try:
             await check_current(runtime.database.engine, settings.database_url)
             log.info("mcgraph started", env=settings.env, database=runtime.database.engine.url.render_as_string())
-            async with background_jobs(runtime):
+            async with runtime.live(), background_jobs(runtime):
                 yield
         finally:
             await runtime.close()
@@ -73,6 +73,7 @@ def create_app(
         lifespan=lifespan,
     )
     app.state.runtime = runtime
+    app.state.feeds = graphql.feeds
     return app
 
 

@@ -81,6 +81,13 @@ def serve(host: str, port: int, workers: int, demo: bool, database_url: str | No
         click.echo(f"Demo organisation ready. Owner token:\n\n    {token}\n")
         click.echo(f"Open {address} and set the header  Authorization: Bearer {token}\n")
     click.echo(f"mcgraph serving {address}" + ("" if settings.is_production else " (GraphiQL)"))
+    if workers > 1 and not settings.bus_url:
+        click.echo(
+            "warning: with several workers and no MCGRAPH_BUS_URL, a subscriber hears of a change made "
+            "through another worker only at the hub's poll (MCGRAPH_HUB_POLL_SECONDS); set MCGRAPH_BUS_URL "
+            "to redis://... or postgresql://...",
+            err=True,
+        )
     uvicorn.run(
         "mcgraph.app:create_app_from_env",
         factory=True,

@@ -41,10 +41,14 @@ async def check_broker(runtime: Runtime) -> None:
         writer.close()
 
 
+async def check_bus(runtime: Runtime) -> None:
+    await asyncio.wait_for(runtime.bus.ping(), CHECK_TIMEOUT)
+
+
 async def readiness(runtime: Runtime) -> dict[str, str]:
     """Each check's outcome: ``"ok"`` or the reason it failed."""
     results: dict[str, str] = {}
-    for name, check in (("database", check_database), ("broker", check_broker)):
+    for name, check in (("database", check_database), ("broker", check_broker), ("bus", check_bus)):
         try:
             await check(runtime)
             results[name] = "ok"

@@ -1,13 +1,24 @@
-"""The services one running mcgraph process shares: settings, database, clock, plugins."""
+"""The services one running mcgraph process shares: settings, database, clock, plugins,
+and the live-status pieces (bus, hub, relay)."""
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 
 from mcgraph.db import Database
 from mcgraph.domain.clock import Clock, SystemClock
+from mcgraph.events.bus import Bus, create_bus
+from mcgraph.events.hub import Hub
+from mcgraph.events.relay import Relay
+from mcgraph.logs import get_logger
+from mcgraph.periodic import every, running
 from mcgraph.plugins.manager import Plugins, create_plugin_manager
 from mcgraph.settings import Settings
+
+log = get_logger("mcgraph.runtime")
 
 
 @dataclass
@@ -16,6 +27,14 @@ class Runtime:
     database: Database
     plugins: Plugins
     clock: Clock = field(default_factory=SystemClock)
+    bus: Bus = field(default_factory=Bus)
+    hub: Hub = field(init=False)
+    relay: Relay = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.hub = Hub(self.database)
+        self.relay = Relay(self.database, self.bus, self.hub, self.clock)
+        self.database.on_commit = self.relay.committed
 
     @classmethod
     def from_settings(
@@ -28,7 +47,38 @@ class Runtime:
             database=Database(settings.database_url),
             plugins=Plugins(manager),
             clock=clock or SystemClock(),
+            bus=create_bus(settings.bus_url, settings.bus_channel),
         )
+
+    @contextlib.asynccontextmanager
+    async def live(self) -> AsyncIterator[None]:
+        """Connect the bus and run the relay (and the hub's poll) for the life of the block.
+
+        On start the relay publishes whatever a process that died left unpublished.
+        """
+        settings = self.settings
+        await self.bus.start(self.hub.wake_signal, self._bus_reconnected)
+        try:
+            await self.relay.sweep(everything=True)
+        except Exception:
+            log.exception("the relay's start-up sweep failed; it will try again")
+        jobs = [self.relay.run()]
+        if settings.relay_sweep_seconds > 0:
+            jobs.append(every(settings.relay_sweep_seconds, self.relay.sweep, "relay sweep"))
+        if settings.hub_poll_seconds > 0:
+            jobs.append(every(settings.hub_poll_seconds, self.hub.poll, "hub poll"))
+        try:
+            async with running(*jobs):
+                yield
+        finally:
+            with contextlib.suppress(Exception):
+                await self.relay.flush()
+            await self.hub.close()
+            await self.bus.close()
+
+    def _bus_reconnected(self) -> None:
+        asyncio.create_task(self.hub.poll())
 
     async def close(self) -> None:
         await self.database.dispose()
+

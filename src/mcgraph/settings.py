@@ -36,6 +36,13 @@ class Settings(BaseSettings):
     default_methodology: str = "simple"
     health_sweep_seconds: float = Field(default=300.0, ge=0, description="0 turns the in-process sweep off.")
     schedule_seconds: float = Field(default=30.0, ge=0, description="How often scheduled runs are started; 0: off.")
+    bus_channel: str = Field(default="mcgraph", pattern=r"^[a-z][a-z0-9_]{0,62}$", description="Bus channel name; deployments sharing a Redis or PostgreSQL server use different ones.")
+    relay_sweep_seconds: float = Field(default=10.0, ge=0, description="How often events left unpublished are published again; 0: only on start.")
+    hub_poll_seconds: float = Field(default=5.0, ge=0, description="How often the hub looks for events whose signal was lost; 0: off.")
+    ws_max_subscriptions: int = Field(default=100, ge=1, description="Operations at once on one WebSocket.")
+    ws_queue_size: int = Field(default=256, ge=1, description="Messages waiting to be sent on one WebSocket before its client counts as too slow.")
+    ws_keep_alive_seconds: float = Field(default=15.0, gt=0)
+    subscription_buffer: int = Field(default=10_000, ge=1, description="Events one live subscription may have waiting before it is ended with a resume cursor.")
     hours_per_day: float = Field(default=8.0, gt=0, le=24)
     # Health thresholds of the default rules (see mcgraph.domain.health).
     health_schedule_gap_at_risk: float = Field(default=0.10, ge=0, le=1)

@@ -62,6 +62,17 @@ class OperationScope:
         if self._session is not None:
             await self._session.close()
 
+    async def reset(self) -> None:
+        """End the session and forget what the dataloaders cached.
+
+        A subscription calls this between two of its results: it holds no transaction
+        while it waits, and each result is read afresh.
+        """
+        async with self.lock:
+            await self.close()
+            self._session = None
+            self.__dict__.pop("loaders", None)
+
 
 @dataclass
 class Context:
@@ -72,6 +83,8 @@ class Context:
     actor: Actor | None = None
     auth_problem: str | None = None
     connection_params: dict[str, Any] | None = field(default=None, repr=False)
+    # the cursor of the event a subscription's latest result is about
+    live_cursor: int | None = None
 
     @property
     def scope(self) -> OperationScope:

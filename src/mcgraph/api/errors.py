@@ -35,7 +35,7 @@ class UserErrorType:
 def shape_error(error: GraphQLError, request_id: str) -> GraphQLError:
     original = error.original_error
     if isinstance(original, RequestError):
-        return _with_code(error, original.message, original.code.value)
+        return _with_code(error, original.message, original.code.value, **original.extensions)
     # Before execution (path None) every error is the document's or its values' fault,
     # including a scalar that refused a value (its ValueError is the original error).
     if original is None or isinstance(original, GraphQLError) or error.path is None:
@@ -47,28 +47,29 @@ def shape_error(error: GraphQLError, request_id: str) -> GraphQLError:
         else:
             code = ErrorCode.BAD_USER_INPUT.value
         return _with_code(error, message, code)
-    log.error(
-        "internal error",
-        request_id=request_id,
-        path=".".join(str(p) for p in error.path or ()),
-        exc_info=original,
-    )
+    return internal_error(original, request_id, error)
+
+
+def internal_error(original: BaseException, request_id: str, error: GraphQLError | None = None) -> GraphQLError:
+    """The masked form of an unexpected failure; logged here with its trace and the request id."""
+    path = error.path if error is not None else None
+    log.error("internal error", request_id=request_id, path=".".join(str(p) for p in path or ()), exc_info=original)
     return GraphQLError(
         INTERNAL_MESSAGE,
-        nodes=error.nodes,
-        path=error.path,
+        nodes=error.nodes if error is not None else None,
+        path=path,
         extensions={"code": ErrorCode.INTERNAL.value, "requestId": request_id},
     )
 
 
-def _with_code(error: GraphQLError, message: str, code: str) -> GraphQLError:
+def _with_code(error: GraphQLError, message: str, code: str, **extensions: object) -> GraphQLError:
     return GraphQLError(
         message,
         nodes=error.nodes,
         source=error.source,
         positions=error.positions,
         path=error.path,
-        extensions={**(error.extensions or {}), "code": code},
+        extensions={**(error.extensions or {}), "code": code, **extensions},
     )
 
 

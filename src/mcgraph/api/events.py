@@ -21,7 +21,7 @@ from mcgraph.domain.permissions import Action
 _SUBJECTS = {"Project": "project", "Task": "task", "Milestone": "milestone", "Dependency": "dependency", "Process": "process", "ProcessRun": "process_run", "Comment": "comment"}
 
 
-def _cursor(value: str | None) -> int | None:
+def parse_cursor(value: str | None) -> int | None:
     if value is None:
         return None
     if not value.isdigit():
@@ -47,7 +47,7 @@ class EventsQuery:
                 raise BadInput(f"{subject_id!r} is not the id of something events are recorded about.")
             subject = (_SUBJECTS[decoded[0]], decoded[1])
         win = window(info, first, None, None, None)
-        stmt = event_log(info.context.actor.organization_id, after=_cursor(after), types=types or (), subject=subject)
+        stmt = event_log(info.context.actor.organization_id, after=parse_cursor(after), types=types or (), subject=subject)
         async with info.context.read() as session:
             rows = list(await session.scalars(stmt.limit(win.size + 1)))
 

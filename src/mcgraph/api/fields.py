@@ -8,6 +8,7 @@ that raises :class:`~mcgraph.domain.errors.UserError` answers with its payload t
 
 from __future__ import annotations
 
+import inspect
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -34,7 +35,9 @@ class Requires(FieldExtension):
         self, next_: Callable[..., Awaitable[Any]], source: Any, info: strawberry.Info, **kwargs: Any
     ) -> Any:
         info.context.require(self.action)
-        return await next_(source, info, **kwargs)
+        result = next_(source, info, **kwargs)
+        # a subscription's resolver returns its async generator without awaiting
+        return await result if inspect.isawaitable(result) else result
 
 
 class UserErrorsToPayload(FieldExtension):
@@ -59,6 +62,10 @@ class UserErrorsToPayload(FieldExtension):
 
 def query(action: Action, *, description: str, **options: Any) -> Any:
     return strawberry.field(description=description, extensions=[Requires(action)], **options)
+
+
+def subscription(action: Action, *, description: str) -> Any:
+    return strawberry.subscription(description=description, extensions=[Requires(action)])
 
 
 def mutation(action: Action, *, description: str) -> Any:

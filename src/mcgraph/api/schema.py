@@ -16,6 +16,7 @@ from mcgraph.api.processes import types as process_types
 from mcgraph.api.processes.mutations import ProcessesMutation
 from mcgraph.api.processes.queries import ProcessesQuery
 from mcgraph.api.relay import Node
+from mcgraph.api.subscriptions import Subscription
 from mcgraph.api.projects import collab_types
 from mcgraph.api.projects import types as project_types
 from mcgraph.api.projects.collab import CollabMutation
@@ -43,6 +44,7 @@ def build_schema() -> strawberry.Schema:
     return strawberry.Schema(
         query=query,
         mutation=mutation,
+        subscription=Subscription,
         types=[Node, *node_types(tenancy_types, project_types, collab_types, process_types)],
         extensions=[ErrorPolicyExtension, OperationScopeExtension],
         config=StrawberryConfig(auto_camel_case=True, scalar_map={datetime: AWARE_DATETIME}),

@@ -2,7 +2,9 @@
 
 Over HTTP the token comes in ``Authorization: Bearer <token>``; over WebSocket in the
 ``connection_init`` payload ``{"authorization": "Bearer <token>"}``. A bad token over
-WebSocket closes the connection (4403 on ``graphql-transport-ws``).
+WebSocket closes the connection (4403 on ``graphql-transport-ws``). WebSocket handshakes
+from a browser page of another origin are refused unless ``MCGRAPH_ALLOWED_ORIGINS``
+lists it. Subscriptions run through :mod:`mcgraph.api.ws`.
 """
 
 from __future__ import annotations
@@ -17,22 +19,30 @@ from strawberry.exceptions import ConnectionRejectionError
 from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL, GRAPHQL_WS_PROTOCOL
 
 from mcgraph.api.context import Context
+from mcgraph.api.ws import Feeds, LegacyWSHandler, TransportWSHandler
 from mcgraph.domain import tokens
 from mcgraph.domain.errors import Unauthenticated
 from mcgraph.runtime import Runtime
 
 
 class GraphQLView(GraphQL[Context, None]):
+    graphql_transport_ws_handler_class = TransportWSHandler
+    graphql_ws_handler_class = LegacyWSHandler
+
     def __init__(self, runtime: Runtime, schema: Any) -> None:
+        settings = runtime.settings
         super().__init__(
             schema,
-            graphql_ide=None if runtime.settings.is_production else "graphiql",
+            graphql_ide=None if settings.is_production else "graphiql",
             allow_queries_via_get=True,
             subscription_protocols=(GRAPHQL_TRANSPORT_WS_PROTOCOL, GRAPHQL_WS_PROTOCOL),
             keep_alive=True,
-            keep_alive_interval=15,
+            keep_alive_interval=settings.ws_keep_alive_seconds,
+            allowed_origins=settings.allowed_origins,
         )
+        self.max_subscriptions_per_connection = settings.ws_max_subscriptions
         self.runtime = runtime
+        self.feeds = Feeds(self.schema)
 
     async def get_context(self, request: Request | WebSocket, response: Response | None = None) -> Context:
         context = Context(

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from typing import Any
 
@@ -10,6 +10,14 @@ from sqlalchemy import event, text
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 
 from mcgraph.db.scoping import OrgSession
+
+# session.info keys: the events a transaction wrote, and whom to tell once it commits
+NEW_EVENTS = "mcgraph.new_events"
+ON_COMMIT = "mcgraph.on_commit"
+WRITE_LOCKED = "mcgraph.write_locked"
+
+# pg_advisory_xact_lock key of an organisation's writes: this prefix plus its id
+ORGANIZATION_WRITE_LOCK = 0x6D63 << 48
 
 
 class Database:
@@ -21,6 +29,7 @@ class Database:
         self.sessions = async_sessionmaker(
             self.engine, sync_session_class=OrgSession, expire_on_commit=False, autoflush=False
         )
+        self.on_commit: Callable[[list[Any]], None] | None = None
 
     @property
     def is_sqlite(self) -> bool:
@@ -29,6 +38,7 @@ class Database:
     def session(self, organization_id: int | None = None) -> AsyncSession:
         """A new session; with ``organization_id`` it sees that organisation's rows only."""
         session = self.sessions()
+        session.info[ON_COMMIT] = self._committed
         if organization_id is not None:
             session.info["organization_id"] = organization_id
         return session
@@ -39,6 +49,10 @@ class Database:
         async with self.session(organization_id) as session, session.begin():
             await begin_write(session)
             yield session
+
+    def _committed(self, events: list[Any]) -> None:
+        if self.on_commit is not None:
+            self.on_commit(events)
 
     async def ping(self) -> None:
         async with self.engine.connect() as conn:
@@ -56,9 +70,38 @@ async def begin_write(session: AsyncSession) -> None:
 
     SQLite lets one writer in at a time; a transaction that read first and writes later
     would fail when another wrote in between, so writers take the write lock up front
-    and wait their turn. Does nothing once the session's transaction has begun.
+    and wait their turn. On PostgreSQL, a session of one organisation takes that
+    organisation's advisory lock for the transaction: its writes, and so its event ids,
+    follow commit order, which lets a subscriber resume "after event N" without a gap.
+    Does nothing more once the session's transaction holds its lock.
     """
-    await session.connection(execution_options={WRITE: True})
+    connection = await session.connection(execution_options={WRITE: True})
+    organization_id = session.info.get("organization_id")
+    if organization_id is None or connection.dialect.name != "postgresql":
+        return
+    transaction = session.sync_session.get_transaction()
+    if session.info.get(WRITE_LOCKED) is transaction:
+        return
+    await connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": ORGANIZATION_WRITE_LOCK + organization_id})
+    session.info[WRITE_LOCKED] = transaction
+
+
+def track_event(session: AsyncSession, event: Any) -> None:
+    """Remember an event written in the session's transaction, to hand on once it commits."""
+    session.info.setdefault(NEW_EVENTS, []).append(event)
+
+
+@event.listens_for(OrgSession, "after_commit")
+def _hand_on_events(session: Any) -> None:
+    events = session.info.pop(NEW_EVENTS, None)
+    hook = session.info.get(ON_COMMIT)
+    if events and hook is not None:
+        hook(events)
+
+
+@event.listens_for(OrgSession, "after_rollback")
+def _forget_events(session: Any) -> None:
+    session.info.pop(NEW_EVENTS, None)
 
 
 def _create_engine(url: str, *, echo: bool) -> AsyncEngine:

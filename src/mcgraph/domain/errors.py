@@ -25,6 +25,7 @@ class ErrorCode(enum.StrEnum):
     BAD_USER_INPUT = "BAD_USER_INPUT"
     CONFLICT = "CONFLICT"
     RATE_LIMITED = "RATE_LIMITED"
+    SLOW_SUBSCRIBER = "SLOW_SUBSCRIBER"
     INTERNAL = "INTERNAL"
 
 
@@ -57,9 +58,10 @@ class UserErrorCode(enum.StrEnum):
 class RequestError(Exception):
     code: ErrorCode = ErrorCode.BAD_USER_INPUT
 
-    def __init__(self, message: str, *, code: ErrorCode | None = None) -> None:
+    def __init__(self, message: str, *, code: ErrorCode | None = None, **extensions: object) -> None:
         super().__init__(message)
         self.message = message
+        self.extensions = extensions
         if code is not None:
             self.code = code
 
@@ -70,6 +72,17 @@ class Unauthenticated(RequestError):
 
 class Forbidden(RequestError):
     code = ErrorCode.FORBIDDEN
+
+
+class SlowSubscriber(RequestError):
+    """A subscriber fell too far behind and was dropped; ``resumeAfter`` says where to pick up."""
+
+    code = ErrorCode.SLOW_SUBSCRIBER
+
+    def __init__(self, resume_after: int | None) -> None:
+        cursor = str(resume_after) if resume_after is not None else None
+        where = f'with `events(after: "{cursor}")`' if cursor else "with `events`"
+        super().__init__(f"You fell too far behind and were dropped; resume {where}.", resumeAfter=cursor)
 
 
 class NotFound(RequestError):

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import Select, select
+from sqlalchemy import Select, or_, select
 
 from mcgraph.db.models import Event
 from mcgraph.db.pagination import SortKey
@@ -31,9 +31,14 @@ def history_order(*, newest_first: bool = True) -> list[SortKey]:
 
 
 def _events(organization_id: int, types: Sequence[str]) -> Select[Any]:
+    """``types``: event types, or families such as ``task.*`` (as ``mcgraph.events.topics.of_types``)."""
     stmt = select(Event).where(Event.organization_id == organization_id)
     if types:
-        stmt = stmt.where(Event.type.in_(list(types)))
+        exact = [t for t in types if not t.endswith(".*")]
+        families = [t[:-1] for t in types if t.endswith(".*")]
+        conditions = [Event.type.in_(exact)] if exact else []
+        conditions += [Event.type.startswith(family, autoescape=True) for family in families]
+        stmt = stmt.where(or_(*conditions))
     return stmt
 
 

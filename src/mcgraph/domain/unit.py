@@ -15,6 +15,7 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from mcgraph.db.engine import track_event
 from mcgraph.db.models import Event
 from mcgraph.domain.permissions import Actor
 from mcgraph.plugins.manager import Plugins
@@ -59,6 +60,7 @@ class Unit:
             occurred_at=self.now,
         )
         self.session.add(event)
+        track_event(self.session, event)
         self.events.append(event)
         return event
 

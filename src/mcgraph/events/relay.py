@@ -1,0 +1,119 @@
+"""The relay: after a transaction commits events, it tells the bus; nothing is lost on the way.
+
+``committed`` is called (by the session's after-commit hook) with the events the
+transaction wrote. The relay's task wakes this process's hub, publishes one signal
+per organisation, then marks the events published in one statement per batch. When
+publishing fails, or the process dies between commit and publish, the events stay
+unpublished, and :meth:`Relay.sweep` (on start, and every ``MCGRAPH_RELAY_SWEEP_SECONDS``)
+publishes them again. Republishing is harmless: signals only make hubs read the log.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Iterable, Sequence
+
+from sqlalchemy import select, update
+
+from mcgraph.db import Database
+from mcgraph.db.models import Event
+from mcgraph.domain.clock import Clock
+from mcgraph.events.bus import Bus, Signal
+from mcgraph.events.hub import Hub
+from mcgraph.logs import get_logger
+
+log = get_logger("mcgraph.relay")
+
+SWEEP_BATCH = 5000
+MARK_BATCH = 500
+
+
+class Relay:
+    def __init__(self, database: Database, bus: Bus, hub: Hub, clock: Clock) -> None:
+        self.database = database
+        self.bus = bus
+        self.hub = hub
+        self.clock = clock
+        self.published = 0
+        self._pending: dict[int, int] = {}
+        self._ids: list[int] = []
+        self._wake = asyncio.Event()
+        self._seen_unpublished: set[int] = set()
+
+    def committed(self, events: Iterable[Event]) -> None:
+        """Note events that just committed; the relay's task publishes them."""
+        for event in events:
+            if event.id is None:
+                continue
+            self._ids.append(event.id)
+            if event.id > self._pending.get(event.organization_id, 0):
+                self._pending[event.organization_id] = event.id
+        if self._ids:
+            self._wake.set()
+
+    async def run(self) -> None:
+        """Publish what commits, until cancelled."""
+        while True:
+            await self._wake.wait()
+            self._wake.clear()
+            await self.flush()
+
+    async def flush(self) -> None:
+        pending, self._pending = self._pending, {}
+        ids, self._ids = self._ids, []
+        if not ids:
+            return
+        for organization_id, last in pending.items():
+            self.hub.wake(organization_id, last)
+        try:
+            await self._publish(pending)
+        except Exception:
+            log.exception("publishing events failed; the sweep will publish them", events=len(ids))
+            return
+        try:
+            await self._mark(ids)
+        except Exception:
+            log.exception("marking events published failed; the sweep will publish them again", events=len(ids))
+
+    async def sweep(self, *, everything: bool = False) -> int:
+        """Publish events left unpublished; how many.
+
+        An event counts as left behind when the previous sweep saw it unpublished too (so
+        one that is being published right now is not sent twice), or always with
+        ``everything`` (on start: whatever a dead process left).
+        """
+        async with self.database.session() as session:
+            rows = (
+                await session.execute(
+                    select(Event.id, Event.organization_id)
+                    .where(Event.published_at.is_(None))
+                    .order_by(Event.id)
+                    .limit(SWEEP_BATCH)
+                )
+            ).all()
+        unpublished = dict(rows)
+        stuck = {i: o for i, o in unpublished.items() if everything or i in self._seen_unpublished}
+        self._seen_unpublished = set(unpublished) - set(stuck)
+        if not stuck:
+            return 0
+        last: dict[int, int] = {}
+        for event_id, organization_id in stuck.items():
+            last[organization_id] = max(event_id, last.get(organization_id, 0))
+        for organization_id, event_id in last.items():
+            self.hub.wake(organization_id, event_id)
+        await self._publish(last)
+        await self._mark(list(stuck))
+        log.info("relay published events left behind", events=len(stuck))
+        return len(stuck)
+
+    async def _publish(self, last: dict[int, int]) -> None:
+        for organization_id, event_id in last.items():
+            await self.bus.publish(Signal(organization_id, event_id))
+
+    async def _mark(self, ids: Sequence[int]) -> None:
+        now = self.clock.now()
+        for start in range(0, len(ids), MARK_BATCH):
+            chunk = list(ids[start : start + MARK_BATCH])
+            async with self.database.transaction() as session:
+                await session.execute(update(Event).where(Event.id.in_(chunk)).values(published_at=now))
+        self.published += len(ids)

@@ -1,0 +1,202 @@
+"""Helpers for tests against running servers: serve an app, spawn a server process, and a
+small GraphQL-over-WebSocket client."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import os
+import socket
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Iterator
+from typing import Any
+
+import httpx
+import pytest
+from websockets.asyncio.client import ClientConnection, connect
+
+TIMEOUT = 10
+TRANSPORT_WS = "graphql-transport-ws"
+LEGACY_WS = "graphql-ws"
+KEEP_ALIVE = {"ka", "ping", "pong"}
+
+
+def _free_socket(send_buffer: int | None = None) -> socket.socket:
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    if send_buffer is not None:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, send_buffer)
+    sock.bind(("127.0.0.1", 0))
+    return sock
+
+
+@contextlib.contextmanager
+def serving(app: Any, *, send_buffer: int | None = None) -> Iterator[str]:
+    """``app`` served by uvicorn on a free local port, in a thread with its own event loop.
+
+    Yields the base URL; the server stops when the block ends. ``send_buffer`` sets the
+    kernel's send buffer of the server's sockets (small: slow clients show sooner).
+    """
+    import uvicorn
+
+    sock = _free_socket(send_buffer)
+    port = sock.getsockname()[1]
+    config = uvicorn.Config(app, host="127.0.0.1", port=port, lifespan="on", log_level="warning")
+    server = uvicorn.Server(config)
+    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, name="live-server", daemon=True)
+    thread.start()
+    try:
+        deadline = time.monotonic() + 10
+        while not server.started:
+            if not thread.is_alive():
+                pytest.fail("the live server stopped while starting")
+            if time.monotonic() > deadline:
+                pytest.fail("the live server did not start within 10 s")
+            time.sleep(0.01)
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        thread.join(10)
+        sock.close()
+        assert not thread.is_alive(), "the live server did not stop"
+
+
+@contextlib.contextmanager
+def spawned(**settings: str) -> Iterator[str]:
+    """``mcgraph`` served by uvicorn in a process of its own, with ``MCGRAPH_*`` settings; yields its URL."""
+    sock = _free_socket()
+    port = sock.getsockname()[1]
+    sock.close()
+    env = {**os.environ, **{f"MCGRAPH_{name.upper()}": value for name, value in settings.items()}}
+    process = subprocess.Popen(
+        [sys.executable, "-m", "uvicorn", "--factory", "mcgraph.app:create_app_from_env",
+         "--host", "127.0.0.1", "--port", str(port), "--log-level", "warning"],
+        env=env,
+        stdin=subprocess.DEVNULL,
+    )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            if process.poll() is not None:
+                pytest.fail(f"the server process exited with {process.returncode} while starting")
+            with contextlib.suppress(httpx.HTTPError):
+                if httpx.get(url + "/healthz", timeout=1).status_code == 200:
+                    break
+            if time.monotonic() > deadline:
+                pytest.fail("the server process did not start within 30 s")
+            time.sleep(0.05)
+        yield url
+    finally:
+        process.terminate()
+        try:
+            process.wait(15)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait(5)
+
+
+async def until(condition: Any, what: str, timeout: float = TIMEOUT) -> None:
+    """Poll ``condition()`` until it is true; fail after ``timeout`` seconds."""
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            pytest.fail(f"timed out waiting for {what}")
+        await asyncio.sleep(0.01)
+
+
+class Live:
+    """A served app: its URL, and its runtime and feeds to look at."""
+
+    def __init__(self, url: str, app: Any) -> None:
+        self.url = url
+        self.app = app
+        self.runtime = app.state.runtime
+        self.feeds = app.state.feeds
+
+    async def listening(self, count: int) -> None:
+        """Wait until ``count`` subscriptions listen to the hub."""
+        await until(lambda: self.runtime.hub.listener_count() == count, f"{count} subscriptions to listen")
+
+
+def ws_url(base: str) -> str:
+    return base.replace("http://", "ws://", 1) + "/graphql"
+
+
+class Socket:
+    """One GraphQL WebSocket connection, on either protocol."""
+
+    def __init__(self, ws: ClientConnection, protocol: str) -> None:
+        self.ws = ws
+        self.protocol = protocol
+        self._ids = iter(range(1, 1_000_000))
+
+    async def send(self, message: dict[str, Any]) -> None:
+        await self.ws.send(json.dumps(message))
+
+    async def receive(self, timeout: float = TIMEOUT) -> dict[str, Any]:
+        """The next message that is not a keep-alive, waiting at most ``timeout`` seconds."""
+        while True:
+            message = json.loads(await asyncio.wait_for(self.ws.recv(), timeout))
+            if message["type"] not in KEEP_ALIVE:
+                return message
+
+    async def subscribe(self, query: str, variables: dict[str, Any] | None = None) -> str:
+        operation_id = str(next(self._ids))
+        kind = "subscribe" if self.protocol == TRANSPORT_WS else "start"
+        await self.send({"id": operation_id, "type": kind, "payload": {"query": query, "variables": variables or {}}})
+        return operation_id
+
+    async def stop(self, operation_id: str) -> None:
+        await self.send({"id": operation_id, "type": "complete" if self.protocol == TRANSPORT_WS else "stop"})
+
+    async def data(self, timeout: float = TIMEOUT) -> dict[str, Any]:
+        """The data of the next result; fails on an error."""
+        message = await self.receive(timeout)
+        assert message["type"] in ("next", "data"), message
+        assert "errors" not in message["payload"], message
+        return message["payload"]["data"]
+
+    async def results(self, count: int, timeout: float = TIMEOUT) -> list[dict[str, Any]]:
+        return [await self.data(timeout) for _ in range(count)]
+
+    async def silent(self, seconds: float) -> bool:
+        """True when nothing but keep-alives arrives within ``seconds`` (for what must not arrive)."""
+        try:
+            await self.receive(seconds)
+        except TimeoutError:
+            return True
+        return False
+
+
+@contextlib.asynccontextmanager
+async def open_socket(base: str, token: str, protocol: str = TRANSPORT_WS, **options: Any) -> Any:
+    async with connect(ws_url(base), subprotocols=[protocol], **options) as ws:
+        sock = Socket(ws, protocol)
+        await sock.send({"type": "connection_init", "payload": {"authorization": f"Bearer {token}"}})
+        assert (await sock.receive())["type"] == "connection_ack"
+        yield sock
+
+
+class Http:
+    """GraphQL over HTTP to a running server."""
+
+    def __init__(self, base: str) -> None:
+        self.client = httpx.AsyncClient(base_url=base, timeout=30)
+
+    async def __aenter__(self) -> Http:
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.client.aclose()
+
+    async def data(self, query: str, variables: dict[str, Any] | None = None, *, token: str) -> dict[str, Any]:
+        response = await self.client.post(
+            "/graphql", json={"query": query, "variables": variables or {}}, headers={"Authorization": f"Bearer {token}"}
+        )
+        body = response.json()
+        assert "errors" not in body, body["errors"]
+        return body["data"]
