@@ -64,13 +64,36 @@ def serving(app: Any, *, send_buffer: int | None = None) -> Iterator[str]:
         assert not thread.is_alive(), "the live server did not stop"
 
 
+def _environment(settings: dict[str, str]) -> dict[str, str]:
+    return {**os.environ, **{f"MCGRAPH_{name.upper()}": value for name, value in settings.items()}}
+
+
+@contextlib.contextmanager
+def command(*args: str, **settings: str) -> Iterator[subprocess.Popen[bytes]]:
+    """``mcgraph <args>`` in a process of its own, with ``MCGRAPH_*`` settings; stopped (SIGTERM) at the end."""
+    process = subprocess.Popen([sys.executable, "-m", "mcgraph.cli", *args], env=_environment(settings), stdin=subprocess.DEVNULL)
+    try:
+        yield process
+    finally:
+        _stop(process)
+
+
+def _stop(process: subprocess.Popen[bytes]) -> None:
+    process.terminate()
+    try:
+        process.wait(15)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait(5)
+
+
 @contextlib.contextmanager
 def spawned(**settings: str) -> Iterator[str]:
     """``mcgraph`` served by uvicorn in a process of its own, with ``MCGRAPH_*`` settings; yields its URL."""
     sock = _free_socket()
     port = sock.getsockname()[1]
     sock.close()
-    env = {**os.environ, **{f"MCGRAPH_{name.upper()}": value for name, value in settings.items()}}
+    env = _environment(settings)
     process = subprocess.Popen(
         [sys.executable, "-m", "uvicorn", "--factory", "mcgraph.app:create_app_from_env",
          "--host", "127.0.0.1", "--port", str(port), "--log-level", "warning"],
@@ -91,12 +114,7 @@ def spawned(**settings: str) -> Iterator[str]:
             time.sleep(0.05)
         yield url
     finally:
-        process.terminate()
-        try:
-            process.wait(15)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait(5)
+        _stop(process)
 
 
 async def until(condition: Any, what: str, timeout: float = TIMEOUT) -> None:

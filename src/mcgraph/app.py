@@ -14,6 +14,7 @@ from starlette.routing import Route, WebSocketRoute
 
 from mcgraph.api.schema import build_schema
 from mcgraph.api.view import GraphQLView
+from mcgraph.automation.broker import automations_running
 from mcgraph.automation.sweeps import background_jobs
 from mcgraph.db.migrate import check_current
 from mcgraph.domain.clock import Clock
@@ -46,7 +47,8 @@ def create_app(
         try:
             await check_current(runtime.database.engine, settings.database_url)
             log.info("mcgraph started", env=settings.env, database=runtime.database.engine.url.render_as_string())
-            async with runtime.live(), background_jobs(runtime):
+            # automations first: the relay's start-up sweep dispatches to them
+            async with automations_running(runtime, consume=settings.broker_url is None), runtime.live(), background_jobs(runtime):
                 yield
         finally:
             await runtime.close()

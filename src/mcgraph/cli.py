@@ -100,6 +100,62 @@ def serve(host: str, port: int, workers: int, demo: bool, database_url: str | No
     )
 
 
+@main.command()
+@click.option("--threads", default=None, type=click.IntRange(1, 64), help="Worker threads (MCGRAPH_WORKER_THREADS).")
+@click.option("--processes", default=1, show_default=True, type=click.IntRange(1, 64), help="Worker processes.")
+def worker(threads: int | None, processes: int) -> None:
+    """Run automations from the configured broker (MCGRAPH_BROKER_URL) until stopped."""
+    settings = _settings(worker_threads=threads)
+    if settings.broker_url is None:
+        raise click.ClickException(
+            "MCGRAPH_BROKER_URL is not set: on the embedded default, `mcgraph serve` runs automations itself. "
+            "Set it to redis://... or amqp://... to run workers apart."
+        )
+    prepare_database(settings)
+    if processes > 1:
+        _fork_workers(processes, threads)
+        return
+    from mcgraph.automation.worker import run_worker
+
+    click.echo(f"mcgraph worker: {settings.worker_threads} threads on {settings.broker_url.split('@')[-1]}")
+    asyncio.run(run_worker(settings))
+
+
+@main.command()
+def scheduler() -> None:
+    """Start scheduled runs and rules, note overdue tasks and refresh health; one scheduler acts at a time."""
+    settings = _settings()
+    prepare_database(settings)
+    from mcgraph.automation.scheduler import run_scheduler
+
+    click.echo("mcgraph scheduler: waiting to lead" if not settings.is_sqlite else "mcgraph scheduler")
+    asyncio.run(run_scheduler(settings))
+
+
+def _fork_workers(processes: int, threads: int | None) -> None:
+    """Run ``processes`` single-process workers; stop them all when one stops or on a signal."""
+    import signal
+    import subprocess
+
+    command = [sys.executable, "-m", "mcgraph.cli", "worker", "--processes", "1"]
+    if threads:
+        command += ["--threads", str(threads)]
+    children = [subprocess.Popen(command) for _ in range(processes)]
+
+    def stop(*_: object) -> None:
+        for child in children:
+            if child.poll() is None:
+                child.terminate()
+
+    signal.signal(signal.SIGTERM, stop)
+    signal.signal(signal.SIGINT, stop)
+    try:
+        for child in children:
+            child.wait()
+    finally:
+        stop()
+
+
 def _seed_demo(settings: Settings) -> str:
     from mcgraph.demo import seed
     from mcgraph.runtime import Runtime
@@ -237,3 +293,7 @@ def list_plugins() -> None:
     blocked = sorted(n for n in versions if plugins.pm.is_blocked(n) or n not in plugins.names())
     if blocked:
         click.echo(f"disabled: {', '.join(blocked)}")
+
+
+if __name__ == "__main__":
+    main()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import signal
 from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine
 from typing import Any
 
@@ -25,6 +26,16 @@ async def every(seconds: float, job: Callable[[], Awaitable[object]], name: str)
                 log.info(name, count=count)
         except Exception:
             log.exception(f"{name} failed")
+
+
+def stop_on_signals(stop: asyncio.Event) -> None:
+    """Set ``stop`` on SIGTERM or SIGINT (in the main thread; elsewhere the caller stops it)."""
+    loop = asyncio.get_running_loop()
+    for number in (signal.SIGTERM, signal.SIGINT):
+        try:
+            loop.add_signal_handler(number, stop.set)
+        except (NotImplementedError, RuntimeError):
+            return
 
 
 @contextlib.asynccontextmanager

@@ -7,9 +7,12 @@ import asyncio
 import contextlib
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
+from typing import Any
 
 from mcgraph.db import Database
 from mcgraph.domain.clock import Clock, SystemClock
+from mcgraph.domain.permissions import system_actor
+from mcgraph.domain.unit import Unit
 from mcgraph.events.bus import Bus, create_bus
 from mcgraph.events.hub import Hub
 from mcgraph.events.relay import Relay
@@ -30,6 +33,8 @@ class Runtime:
     bus: Bus = field(default_factory=Bus)
     hub: Hub = field(init=False)
     relay: Relay = field(init=False)
+    # the running automations (``mcgraph.automation.broker.Automations``), while they run
+    automations: Any = field(default=None, init=False)
 
     def __post_init__(self) -> None:
         self.hub = Hub(self.database)
@@ -75,6 +80,19 @@ class Runtime:
                 await self.relay.flush()
             await self.hub.close()
             await self.bus.close()
+
+    @contextlib.asynccontextmanager
+    async def system_unit(self, organization_id: int, *, cause: dict[str, int] | None = None) -> AsyncIterator[Unit]:
+        """A unit of work of mcgraph itself (sweeps, automations) in one organisation: one transaction."""
+        async with self.database.transaction(organization_id) as session:
+            yield Unit(
+                session=session,
+                actor=system_actor(organization_id),
+                now=self.clock.now(),
+                plugins=self.plugins,
+                settings=self.settings,
+                cause=cause,
+            )
 
     def _bus_reconnected(self) -> None:
         asyncio.create_task(self.hub.poll())

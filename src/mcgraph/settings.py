@@ -43,6 +43,13 @@ class Settings(BaseSettings):
     ws_queue_size: int = Field(default=256, ge=1, description="Messages waiting to be sent on one WebSocket before its client counts as too slow.")
     ws_keep_alive_seconds: float = Field(default=15.0, gt=0)
     subscription_buffer: int = Field(default=10_000, ge=1, description="Events one live subscription may have waiting before it is ended with a resume cursor.")
+    automation_max_attempts: int = Field(default=5, ge=1, le=50, description="Attempts of an automation run before it is DEAD.")
+    automation_retry_seconds: float = Field(default=2.0, gt=0, description="First retry delay; each next one doubles, up to an hour.")
+    automation_max_depth: int = Field(default=5, ge=1, le=50, description="How long a chain of automations (one triggering the next) may grow.")
+    automation_sweep_seconds: float = Field(default=15.0, ge=0, description="How often runs left queued or due for a retry are sent again; 0: off.")
+    worker_threads: int = Field(default=2, ge=1, le=64, description="Worker threads of the in-process broker and of each `mcgraph worker`.")
+    webhook_allow: CommaList = Field(default_factory=list, description="Hosts, addresses or networks webhooks may reach although not public.")
+    webhook_timeout_seconds: float = Field(default=10.0, gt=0, le=120)
     hours_per_day: float = Field(default=8.0, gt=0, le=24)
     # Health thresholds of the default rules (see mcgraph.domain.health).
     health_schedule_gap_at_risk: float = Field(default=0.10, ge=0, le=1)
@@ -54,7 +61,7 @@ class Settings(BaseSettings):
     health_cost_over_at_risk: float = Field(default=0.05, ge=0)
     health_cost_over_off_track: float = Field(default=0.15, ge=0)
 
-    @field_validator("allowed_origins", "plugins", "disable_plugins", mode="before")
+    @field_validator("allowed_origins", "plugins", "disable_plugins", "webhook_allow", mode="before")
     @classmethod
     def _split_commas(cls, value: object) -> object:
         if isinstance(value, str):

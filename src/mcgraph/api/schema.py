@@ -8,6 +8,8 @@ import strawberry
 from strawberry.schema.config import StrawberryConfig
 from strawberry.tools import merge_types
 
+from mcgraph.api import automation
+from mcgraph.api.automation import AutomationMutation, AutomationQuery
 from mcgraph.api.common import AWARE_DATETIME
 from mcgraph.api.context import OperationScopeExtension
 from mcgraph.api.errors import ErrorPolicyExtension
@@ -39,13 +41,13 @@ def node_types(*modules: object) -> list[type]:
 
 
 def build_schema() -> strawberry.Schema:
-    query = merge_types("Query", (TenancyQuery, ProjectsQuery, DashboardQuery, ProcessesQuery, EventsQuery))
-    mutation = merge_types("Mutation", (TenancyMutation, ProjectsMutation, CollabMutation, ProcessesMutation))
+    query = merge_types("Query", (TenancyQuery, ProjectsQuery, DashboardQuery, ProcessesQuery, EventsQuery, AutomationQuery))
+    mutation = merge_types("Mutation", (TenancyMutation, ProjectsMutation, CollabMutation, ProcessesMutation, AutomationMutation))
     return strawberry.Schema(
         query=query,
         mutation=mutation,
         subscription=Subscription,
-        types=[Node, *node_types(tenancy_types, project_types, collab_types, process_types)],
+        types=[Node, *node_types(tenancy_types, project_types, collab_types, process_types, automation)],
         extensions=[ErrorPolicyExtension, OperationScopeExtension],
         config=StrawberryConfig(auto_camel_case=True, scalar_map={datetime: AWARE_DATETIME}),
     )

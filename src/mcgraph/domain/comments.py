@@ -88,7 +88,7 @@ async def add_comment(unit: Unit, *, body: str, project_id: int | None = None, t
         organization_id=unit.actor.organization_id,
         project_id=project_id,
         task_id=task_id,
-        author_id=unit.actor.user_id,
+        author_id=unit.actor.person_id,
         body=text,
         created_at=unit.now,
     )

@@ -53,6 +53,7 @@ class UserErrorCode(enum.StrEnum):
     BLOCKED_BY_DEPENDENCY = "BLOCKED_BY_DEPENDENCY"
     ARCHIVED = "ARCHIVED"
     PUBLISHED = "PUBLISHED"
+    BAD_EXPRESSION = "BAD_EXPRESSION"
 
 
 class RequestError(Exception):

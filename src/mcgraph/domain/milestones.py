@@ -88,7 +88,7 @@ async def sign_off(unit: Unit, milestone_id: int, expected_version: int | None =
     check_version(milestone, expected_version)
     if milestone.signed_off_at is not None:
         return milestone
-    changes = changed(milestone, done=True, signed_off_by_id=unit.actor.user_id, signed_off_at=unit.now)
+    changes = changed(milestone, done=True, signed_off_by_id=unit.actor.person_id, signed_off_at=unit.now)
     milestone.updated_at = unit.now
     unit.record("milestone.signed_off", milestone, project_id=milestone.project_id, changes=changes)
     await unit.session.flush()

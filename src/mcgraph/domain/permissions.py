@@ -31,6 +31,7 @@ class Action(enum.StrEnum):
     TIME_LOG = "time.log"
     PROCESS_MANAGE = "process.manage"
     PROCESS_RUN = "process.run"
+    AUTOMATION_MANAGE = "automation.manage"
 
 
 _EVERYONE = frozenset(Role)
@@ -52,6 +53,7 @@ MATRIX: dict[Action, frozenset[Role]] = {
     Action.TIME_LOG: _EVERYONE - {Role.VIEWER},
     Action.PROCESS_MANAGE: _ADMINS | {Role.MANAGER},
     Action.PROCESS_RUN: _EVERYONE - {Role.VIEWER},
+    Action.AUTOMATION_MANAGE: _ADMINS | {Role.MANAGER},
 }
 
 
@@ -63,6 +65,11 @@ class Actor:
     organization_id: int
     role: Role
     token_id: int | None = None
+
+    @property
+    def person_id(self) -> int | None:
+        """The user's id for a row's "by whom" column; None when mcgraph itself acts."""
+        return self.user_id or None
 
 
 def system_actor(organization_id: int) -> Actor:

@@ -107,7 +107,7 @@ async def create_process(
         problems.add("key", "A key is 2 to 10 capital letters and digits, starting with a letter.", UserErrorCode.INVALID)
     elif await unit.session.scalar(select(Process.id).where(Process.organization_id == unit.actor.organization_id, Process.key == key)):
         problems.add("key", f"The key {key} is taken.", UserErrorCode.TAKEN)
-    owner_id = owner_id or unit.actor.user_id or None
+    owner_id = owner_id or unit.actor.person_id
     values = {
         "name": name, "purpose": purpose, "owner_id": owner_id, "team_id": team_id, "run_name_template": run_name_template,
         "trigger_event": trigger_event, "payload_schema": payload_schema, "schedule_cron": schedule_cron,
@@ -233,7 +233,7 @@ async def publish(unit: Unit, process_id: int, note: str = "") -> ProcessVersion
     if not steps:
         raise UserError.one("steps", "A process needs at least one step to be published.", UserErrorCode.REQUIRED)
     draft.published_at = unit.now
-    draft.published_by_id = unit.actor.user_id or None
+    draft.published_by_id = unit.actor.person_id
     draft.note = note.strip()
     if process.status != ProcessStatus.PUBLISHED:
         process.last_slot_at = unit.now  # slots that passed while it was not published are not owed

@@ -239,7 +239,7 @@ async def override_health(unit: Unit, project_id: int, health: Health | None, no
         project,
         health_override=health,
         health_override_note=(note or "").strip() or None if health else None,
-        health_override_by_id=unit.actor.user_id if health else None,
+        health_override_by_id=unit.actor.person_id if health else None,
         health_override_at=unit.now if health else None,
     )
     if changes:
@@ -310,7 +310,7 @@ async def add_cost(unit: Unit, project_id: int, amount: Decimal, description: st
         amount=amount,
         description=description.strip(),
         incurred_on=incurred_on,
-        created_by_id=unit.actor.user_id,
+        created_by_id=unit.actor.person_id,
         created_at=unit.now,
     )
     unit.session.add(entry)

@@ -122,7 +122,7 @@ async def start_run(
         trigger_event_id=trigger_event_id,
         trigger_event_name=trigger_event_name,
         schedule_slot=slot,
-        started_by_id=unit.actor.user_id or None,
+        started_by_id=unit.actor.person_id,
         started_at=unit.now,
         due_at=unit.now + timedelta(hours=max((s.offset_hours + s.duration_hours for s in steps), default=0.0)),
         created_at=unit.now,
@@ -151,7 +151,7 @@ async def start_run(
             estimate_hours=step.duration_hours,
             due_date=due.date(),
             rank=rank,
-            created_by_id=unit.actor.user_id or None,
+            created_by_id=unit.actor.person_id,
             created_at=unit.now,
             updated_at=unit.now,
         )
@@ -286,7 +286,7 @@ async def decide(unit: Unit, run_step_id: int, approve: bool, comment: str = "")
     if not approve and not comment.strip():
         raise UserError.one("comment", "Say why you reject: a comment is required.", UserErrorCode.REQUIRED)
     step.comment = comment.strip() or None
-    step.decided_by_id = unit.actor.user_id or None
+    step.decided_by_id = unit.actor.person_id
     step.started_at = step.started_at or unit.now
     task = await unit.session.get_one(Task, step.task_id)
     methodology = run_methodology(unit, await _project_methodology(unit, run))

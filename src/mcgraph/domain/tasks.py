@@ -83,7 +83,7 @@ async def create_task(
         state=chosen.key,
         state_category=chosen.category,
         rank=key_between(last_rank, None),
-        created_by_id=unit.actor.user_id,
+        created_by_id=unit.actor.person_id,
         completed_at=unit.now if chosen.category == StateCategory.DONE else None,
         created_at=unit.now,
         updated_at=unit.now,
@@ -115,6 +115,8 @@ async def update_task(unit: Unit, task_id: int, expected_version: int | None, fi
     labels = check_labels(problems, fields["labels"]) if "labels" in fields else None
     problems.raise_any()
     changes = changed(task, **values)
+    if "due_date" in changes:
+        task.overdue_noted_at = None  # a new due date may pass again
     if labels is not None:
         before = sorted(await unit.session.scalars(select(TaskLabel.name).where(TaskLabel.task_id == task.id)))
         if before != labels:

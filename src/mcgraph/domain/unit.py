@@ -30,6 +30,8 @@ class Unit:
     plugins: Plugins
     settings: Settings
     events: list[Event] = field(default_factory=list)
+    # set when an automation acts: recorded on every event, to trace chains and stop loops
+    cause: dict[str, int] | None = None
 
     @property
     def today(self) -> date:
@@ -49,13 +51,15 @@ class Unit:
         payload = {key: _plain(value) for key, value in data.items()}
         if changes:
             payload["changes"] = {name: [_plain(old), _plain(new)] for name, (old, new) in changes.items()}
+        if self.cause:
+            payload["automation"] = dict(self.cause)
         event = Event(
             organization_id=self.actor.organization_id,
             type=event_type,
             subject_type=event_type.split(".", 1)[0],
             subject_id=subject.id,
             project_id=project_id,
-            actor_id=self.actor.user_id or None,
+            actor_id=self.actor.person_id,
             data=payload,
             occurred_at=self.now,
         )

@@ -1,8 +1,10 @@
-"""The relay: after a transaction commits events, it tells the bus; nothing is lost on the way.
+"""The relay: after a transaction commits events, it tells the bus and the automations;
+nothing is lost on the way.
 
 ``committed`` is called (by the session's after-commit hook) with the events the
 transaction wrote. The relay's task wakes this process's hub, publishes one signal
-per organisation, then marks the events published in one statement per batch. When
+per organisation, hands the events to the automations (``dispatcher``), then marks the
+events published in one statement per batch. When
 publishing fails, or the process dies between commit and publish, the events stay
 unpublished, and :meth:`Relay.sweep` (on start, and every ``MCGRAPH_RELAY_SWEEP_SECONDS``)
 publishes them again. Republishing is harmless: signals only make hubs read the log.
@@ -11,7 +13,7 @@ publishes them again. Republishing is harmless: signals only make hubs read the 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterable, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Sequence
 
 from sqlalchemy import select, update
 
@@ -39,6 +41,8 @@ class Relay:
         self._ids: list[int] = []
         self._wake = asyncio.Event()
         self._seen_unpublished: set[int] = set()
+        # automations' hook: called with the ids of committed events before they count as published
+        self.dispatcher: Callable[[list[int]], Awaitable[None]] | None = None
 
     def committed(self, events: Iterable[Event]) -> None:
         """Note events that just committed; the relay's task publishes them."""
@@ -67,6 +71,8 @@ class Relay:
             self.hub.wake(organization_id, last)
         try:
             await self._publish(pending)
+            if self.dispatcher is not None:
+                await self.dispatcher(ids)
         except Exception:
             log.exception("publishing events failed; the sweep will publish them", events=len(ids))
             return
@@ -102,6 +108,8 @@ class Relay:
         for organization_id, event_id in last.items():
             self.hub.wake(organization_id, event_id)
         await self._publish(last)
+        if self.dispatcher is not None:
+            await self.dispatcher(list(stuck))
         await self._mark(list(stuck))
         log.info("relay published events left behind", events=len(stuck))
         return len(stuck)

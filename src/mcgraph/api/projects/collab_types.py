@@ -28,7 +28,7 @@ LazyProject = Annotated["Project", strawberry.lazy(_TYPES)]
 LazyTask = Annotated["Task", strawberry.lazy(_TYPES)]
 
 # Event subject types whose GraphQL type is not simply the capitalised name.
-_SUBJECT_TYPE_NAMES = {"time": "TimeEntry", "cost": "CostEntry"}
+_SUBJECT_TYPE_NAMES = {"time": "TimeEntry", "cost": "CostEntry", "automation": "AutomationRule"}
 
 
 @node_type(m.Comment, description="A remark on a project or a task, possibly mentioning members.")

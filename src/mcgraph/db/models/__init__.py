@@ -1,7 +1,9 @@
 """Every mapped model, imported here so that ``Base.metadata`` knows them all."""
 
+from mcgraph.db.models.automation import AutomationRule, AutomationRun, WebhookDelivery
 from mcgraph.db.models.enums import (
     Assignment,
+    AutomationRunState,
     DependencyType,
     Health,
     Priority,
@@ -12,6 +14,7 @@ from mcgraph.db.models.enums import (
     RunTrigger,
     StateCategory,
     StepOutcome,
+    TriggerKind,
 )
 from mcgraph.db.models.events import Event
 from mcgraph.db.models.projects import (
@@ -33,6 +36,11 @@ from mcgraph.db.models.tenancy import ApiToken, Membership, Organization, Role, 
 __all__ = [
     "ApiToken",
     "Assignment",
+    "AutomationRule",
+    "AutomationRun",
+    "AutomationRunState",
+    "TriggerKind",
+    "WebhookDelivery",
     "Process",
     "ProcessRun",
     "ProcessStatus",

@@ -94,3 +94,23 @@ class RejectAction(enum.StrEnum):
 
     END = "end"  # the run fails
     BACK = "back"  # the run goes back to a named step, which is done again
+
+
+class TriggerKind(enum.StrEnum):
+    """What starts an automation rule."""
+
+    EVENT = "event"  # an event of a type (or family), with a filter on it
+    SCHEDULE = "schedule"  # a cron schedule, in a time zone
+    RUN_COMPLETED = "run_completed"  # a run of a process (or of any) completed
+    TASK_OVERDUE = "task_overdue"  # a task passed its due date without being done
+
+
+class AutomationRunState(enum.StrEnum):
+    """Where one run of a rule for one event stands."""
+
+    QUEUED = "queued"
+    RUNNING = "running"
+    SUCCEEDED = "succeeded"
+    FAILED = "failed"  # will be tried again
+    DEAD = "dead"  # failed every attempt, or cannot run; only retryAutomationRun revives it
+    SKIPPED = "skipped"  # its conditions did not hold

@@ -142,6 +142,8 @@ class Task(Versioned, OrgScoped, Base):
     start_date: Mapped[date | None]
     due_date: Mapped[date | None]
     completed_at: Mapped[datetime | None]
+    # when the scheduler wrote task.overdue for the current due date (cleared when it moves)
+    overdue_noted_at: Mapped[datetime | None]
     milestone_id: Mapped[int | None] = mapped_column(BigId, ForeignKey("milestone.id", ondelete="SET NULL"))
     rank: Mapped[str] = mapped_column(String(255))
     created_by_id: Mapped[int | None] = _user_fk()

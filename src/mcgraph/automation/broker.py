@@ -1,0 +1,124 @@
+"""The Dramatiq side of automations: the broker, the actor, and the in-process worker.
+
+``MCGRAPH_BROKER_URL`` picks the broker: nothing for the embedded default (Dramatiq's
+in-memory broker, consumed by worker threads inside ``mcgraph serve``: nothing to
+start), ``redis://`` or ``amqp://`` for ``mcgraph worker`` processes.
+
+Messages carry only a run's id; the actor runs :func:`mcgraph.automation.engine.execute`
+on the event loop of the runtime that owns the database (the server's own loop in the
+embedded default, the worker's loop in ``mcgraph worker``) and, on failure, sends the
+message again with the run's backoff as its delay.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import concurrent.futures
+import contextlib
+from collections.abc import AsyncIterator, Sequence
+from datetime import timedelta
+from typing import Any
+
+import dramatiq
+from dramatiq.brokers.stub import StubBroker
+
+from mcgraph.automation import engine
+from mcgraph.logs import get_logger
+from mcgraph.periodic import every, running
+from mcgraph.runtime import Runtime
+
+log = get_logger("mcgraph.automation")
+
+QUEUE = "mcgraph_automations"
+ACTOR = "mcgraph_run_automation"
+# the longest an action may take before Dramatiq gives up on it (milliseconds)
+TIME_LIMIT_MS = 10 * 60 * 1000
+
+
+def create_broker(url: str | None, namespace: str) -> dramatiq.Broker:
+    if url is None:
+        return StubBroker()
+    if url.startswith(("redis://", "rediss://")):
+        from dramatiq.brokers.redis import RedisBroker
+
+        return RedisBroker(url=url, namespace=f"{namespace}-dramatiq")
+    from dramatiq.brokers.rabbitmq import RabbitmqBroker
+
+    return RabbitmqBroker(url=url)
+
+
+class Automations:
+    """One runtime's broker and actor; ``loop`` is where the runtime's database lives."""
+
+    def __init__(self, runtime: Runtime, loop: asyncio.AbstractEventLoop) -> None:
+        self.runtime = runtime
+        self.loop = loop
+        settings = runtime.settings
+        self.broker = create_broker(settings.broker_url, settings.bus_channel)
+        self.actor = dramatiq.actor(
+            self._run, broker=self.broker, actor_name=ACTOR, queue_name=QUEUE, max_retries=0, time_limit=TIME_LIMIT_MS
+        )
+        self.worker: dramatiq.Worker | None = None
+        self.executed = 0
+
+    def _run(self, run_id: int) -> None:
+        """The actor, on a Dramatiq worker thread: execute on the runtime's loop, and wait."""
+        future = asyncio.run_coroutine_threadsafe(engine.execute(self.runtime, run_id), self.loop)
+        try:
+            outcome = future.result(timeout=TIME_LIMIT_MS / 1000)
+        except concurrent.futures.CancelledError:
+            return  # the server is stopping: the run stays RUNNING and the sweep sends it again
+        self.executed += 1
+        if outcome is not None and outcome.retry_in is not None:
+            self.enqueue([run_id], outcome.retry_in)
+
+    def enqueue(self, run_ids: Sequence[int], delay: timedelta | None = None) -> None:
+        options: dict[str, Any] = {}
+        if delay is not None:
+            options["delay"] = int(delay.total_seconds() * 1000)
+        for run_id in run_ids:
+            self.actor.send_with_options(args=(run_id,), **options)
+
+    async def dispatch(self, event_ids: Sequence[int]) -> None:
+        """The relay's hook: create the runs the events call for and send them."""
+        run_ids = await engine.dispatch(self.runtime, event_ids)
+        if run_ids:
+            await asyncio.to_thread(self.enqueue, run_ids)
+
+    async def sweep(self) -> int:
+        """Send again the runs that wait too long, are due for a retry, or were left running."""
+        due = await engine.due_for_sending(self.runtime)
+        if due:
+            await asyncio.to_thread(self.enqueue, [run_id for run_id, _ in due])
+        return len(due)
+
+    def start_worker(self, threads: int) -> None:
+        self.worker = dramatiq.Worker(self.broker, worker_threads=threads, worker_timeout=100)
+        self.worker.start()
+
+    async def stop_worker(self) -> None:
+        if self.worker is not None:
+            await asyncio.to_thread(self.worker.stop, 10_000)
+            self.worker = None
+        self.broker.close()
+
+
+@contextlib.asynccontextmanager
+async def automations_running(runtime: Runtime, *, consume: bool) -> AsyncIterator[Automations]:
+    """Automations for the life of the block: the relay dispatches to them; with ``consume``,
+    worker threads in this process run them (the embedded default, and ``mcgraph worker``)."""
+    automations = Automations(runtime, asyncio.get_running_loop())
+    runtime.relay.dispatcher = automations.dispatch
+    runtime.automations = automations
+    if consume:
+        automations.start_worker(runtime.settings.worker_threads)
+    jobs = []
+    if runtime.settings.automation_sweep_seconds > 0:
+        jobs.append(every(runtime.settings.automation_sweep_seconds, automations.sweep, "automation sweep"))
+    try:
+        async with running(*jobs):
+            yield automations
+    finally:
+        runtime.relay.dispatcher = None
+        runtime.automations = None
+        await automations.stop_worker()

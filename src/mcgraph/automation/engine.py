@@ -1,0 +1,247 @@
+"""Running automations: from a committed event to each rule's actions, on Dramatiq.
+
+1. **Dispatch** (in the relay, after commit): for each new event, the enabled rules of
+   its organisation that listen to its type and whose filter holds get one
+   :class:`~mcgraph.db.models.AutomationRun` each (unique per rule and event, so a
+   second dispatch of the same event adds nothing), and a message per new run goes to
+   the broker. An event whose dispatch failed stays unpublished, and the relay's sweep
+   dispatches it again.
+2. **Execute** (a worker): the run is claimed (QUEUED or FAILED -> RUNNING, one worker
+   wins), its condition checked on fresh state, then each action not yet done runs in
+   a transaction of its own that also records its result. A failure schedules a retry
+   with exponential backoff; after ``MCGRAPH_AUTOMATION_MAX_ATTEMPTS`` the run is DEAD.
+   A failure that no retry can mend (the input refused) makes it DEAD at once.
+3. **Chains.** Events an automation writes carry ``automation: {run, rule, depth}``; a
+   run for such an event is one deeper, and one deeper than
+   ``MCGRAPH_AUTOMATION_MAX_DEPTH`` is DEAD at once, with the reason.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any
+
+from sqlalchemy import select, update
+from sqlalchemy.dialects import postgresql, sqlite
+
+from mcgraph.automation import deliveries  # noqa: F401 - installs the webhook sender
+from mcgraph.db.models import AutomationRule, AutomationRun, AutomationRunState, Event
+from mcgraph.domain.automation_actions import ActionFailed, describe, perform
+from mcgraph.domain.automations import holds, listens_to, names_for
+from mcgraph.domain.errors import RequestError, UserError
+from mcgraph.logs import get_logger
+from mcgraph.runtime import Runtime
+
+log = get_logger("mcgraph.automation")
+
+CLAIMABLE = (AutomationRunState.QUEUED, AutomationRunState.FAILED)
+MAX_DELAY = timedelta(hours=1)
+STUCK_AFTER = timedelta(minutes=5)
+
+
+async def dispatch(runtime: Runtime, event_ids: Sequence[int]) -> list[int]:
+    """Create the runs the events call for; the ids of the new QUEUED runs."""
+    if not event_ids:
+        return []
+    settings = runtime.settings
+    async with runtime.database.session() as session:
+        events = list(await session.scalars(select(Event).where(Event.id.in_(list(event_ids))).order_by(Event.id)))
+        organizations = {event.organization_id for event in events}
+        rules: dict[int, list[AutomationRule]] = defaultdict(list)
+        for rule in await session.scalars(
+            select(AutomationRule).where(AutomationRule.organization_id.in_(organizations), AutomationRule.enabled.is_(True))
+        ):
+            rules[rule.organization_id].append(rule)
+        rows: list[dict[str, Any]] = []
+        now = runtime.clock.now()
+        for event in events:
+            listening = [rule for rule in rules.get(event.organization_id, ()) if listens_to(rule, event)]
+            if not listening:
+                continue
+            names = await names_for(session, event)
+            cause = (event.data or {}).get("automation") or {}
+            depth = int(cause.get("depth", 0)) + 1
+            for rule in listening:
+                try:
+                    if not holds(rule.trigger_filter, "", names):
+                        continue
+                except Exception:  # noqa: BLE001 - a filter that cannot be checked does not match
+                    log.exception("automation filter failed", rule_id=rule.id, event_id=event.id)
+                    continue
+                too_deep = depth > settings.automation_max_depth
+                rows.append(
+                    {
+                        "organization_id": event.organization_id,
+                        "rule_id": rule.id,
+                        "event_id": event.id,
+                        "depth": depth,
+                        "state": AutomationRunState.DEAD if too_deep else AutomationRunState.QUEUED,
+                        "error": (
+                            f"Stopped: a chain of automations deeper than {settings.automation_max_depth} "
+                            f"(MCGRAPH_AUTOMATION_MAX_DEPTH); event {event.id} was written by run {cause.get('run')}."
+                        )
+                        if too_deep
+                        else None,
+                        "max_attempts": settings.automation_max_attempts,
+                        "results": [],
+                        "attempts": 0,
+                        "queued_at": now,
+                        "finished_at": now if too_deep else None,
+                    }
+                )
+    if not rows:
+        return []
+    insert = postgresql.insert if runtime.database.engine.dialect.name == "postgresql" else sqlite.insert
+    async with runtime.database.transaction() as session:
+        created = await session.execute(
+            insert(AutomationRun)
+            .values(rows)
+            .on_conflict_do_nothing(index_elements=["rule_id", "event_id"])
+            .returning(AutomationRun.id, AutomationRun.state)
+        )
+        return [run_id for run_id, state in created if state == AutomationRunState.QUEUED]
+
+
+@dataclass
+class Outcome:
+    """How one execution ended: the run's state, and a delay before the next attempt."""
+
+    state: AutomationRunState
+    retry_in: timedelta | None = None
+
+
+async def execute(runtime: Runtime, run_id: int) -> Outcome | None:
+    """Run an automation run's remaining actions; None when it was not this worker's to run."""
+    now = runtime.clock.now()
+    async with runtime.database.transaction() as session:
+        claimed = await session.execute(
+            update(AutomationRun)
+            .where(AutomationRun.id == run_id, AutomationRun.state.in_(CLAIMABLE))
+            .values(state=AutomationRunState.RUNNING, attempts=AutomationRun.attempts + 1, started_at=now, next_attempt_at=None, error=None)
+        )
+        if claimed.rowcount != 1:
+            return None
+        run = await session.get(AutomationRun, run_id)
+        rule = await session.get(AutomationRule, run.rule_id)
+        event = await session.get(Event, run.event_id)
+        names = await names_for(session, event, rule)
+    organization_id = run.organization_id
+    try:
+        if rule.condition and not holds((), rule.condition, names):
+            return await _finish(runtime, run_id, AutomationRunState.SKIPPED, None)
+    except Exception as error:  # noqa: BLE001
+        return await _finish(runtime, run_id, AutomationRunState.DEAD, f"The condition could not be checked: {error}")
+    done = {r["index"] for r in run.results if r.get("status") == "done"}
+    for index, action in enumerate(rule.actions):
+        if index in done:
+            continue
+        try:
+            async with runtime.system_unit(organization_id, cause={"run": run.id, "rule": rule.id, "depth": run.depth}) as unit:
+                output = await perform(unit, action, names, f"{run.id}.{index}")
+                await _record(unit.session, run_id, {"index": index, "type": action["type"], "status": "done", "output": output})
+        except (UserError, RequestError) as error:
+            message = _message(error)
+            return await _fail(runtime, run_id, index, action, message, retryable=False)
+        except ActionFailed as error:
+            return await _fail(runtime, run_id, index, action, error.message, retryable=error.retryable, records=error.records)
+        except Exception as error:  # noqa: BLE001 - logged with its trace; the run retries
+            log.exception("automation action failed", run_id=run_id, action=index)
+            return await _fail(runtime, run_id, index, action, f"{type(error).__name__}: {error}", retryable=True)
+    return await _finish(runtime, run_id, AutomationRunState.SUCCEEDED, None)
+
+
+def _message(error: Exception) -> str:
+    if isinstance(error, UserError):
+        return "; ".join(p.message for p in error.problems)
+    return getattr(error, "message", str(error))
+
+
+async def _record(session: Any, run_id: int, result: dict[str, Any]) -> None:
+    run = await session.get(AutomationRun, run_id)
+    results = [r for r in run.results if r.get("index") != result["index"]]
+    run.results = sorted([*results, result], key=lambda r: r["index"])
+
+
+async def _fail(
+    runtime: Runtime, run_id: int, index: int, action: dict[str, Any], message: str, *, retryable: bool, records: Sequence[Any] = ()
+) -> Outcome:
+    async with runtime.database.transaction() as session:
+        session.add_all(records)
+        await _record(session, run_id, {"index": index, "type": action["type"], "status": "failed", "error": message})
+        run = await session.get(AutomationRun, run_id)
+        run.error = f"Action {index + 1} ({action['type']}): {message}"
+        if retryable and run.attempts < run.max_attempts:
+            delay = min(timedelta(seconds=runtime.settings.automation_retry_seconds * 2 ** (run.attempts - 1)), MAX_DELAY)
+            run.state = AutomationRunState.FAILED
+            run.next_attempt_at = runtime.clock.now() + delay
+            return Outcome(AutomationRunState.FAILED, delay)
+        run.state = AutomationRunState.DEAD
+        run.finished_at = runtime.clock.now()
+        return Outcome(AutomationRunState.DEAD)
+
+
+async def _finish(runtime: Runtime, run_id: int, state: AutomationRunState, error: str | None) -> Outcome:
+    async with runtime.database.transaction() as session:
+        run = await session.get(AutomationRun, run_id)
+        run.state, run.error, run.finished_at = state, error, runtime.clock.now()
+    return Outcome(state)
+
+
+async def due_for_sending(runtime: Runtime) -> list[tuple[int, timedelta | None]]:
+    """Runs to send (again): QUEUED ones waiting long, FAILED ones whose retry is due, RUNNING ones stuck.
+
+    A message may have been lost (a process died between creating a run and sending it,
+    or a worker died while running it); sending again is harmless, since one claim wins.
+    """
+    now = runtime.clock.now()
+    async with runtime.database.transaction() as session:
+        stuck = await session.execute(
+            update(AutomationRun)
+            .where(AutomationRun.state == AutomationRunState.RUNNING, AutomationRun.started_at < now - STUCK_AFTER)
+            .values(state=AutomationRunState.FAILED, next_attempt_at=now, error="The worker running it stopped; tried again.")
+        )
+        if stuck.rowcount:
+            log.warning("automation runs stuck running; retrying them", runs=stuck.rowcount)
+        rows = (
+            await session.execute(
+                select(AutomationRun.id).where(
+                    (
+                        (AutomationRun.state == AutomationRunState.QUEUED)
+                        & (AutomationRun.queued_at < now - timedelta(seconds=runtime.settings.automation_sweep_seconds or 15))
+                    )
+                    | ((AutomationRun.state == AutomationRunState.FAILED) & (AutomationRun.next_attempt_at <= now))
+                ).limit(1000)
+            )
+        ).all()
+    return [(run_id, None) for (run_id,) in rows]
+
+
+@dataclass
+class DryRun:
+    matches: bool
+    reasons: list[str]
+    actions: list[str]
+
+
+async def dry_run(session: Any, rule: AutomationRule, event: Event) -> DryRun:
+    """What the rule would do for the event, now, without doing it."""
+    reasons: list[str] = []
+    if not listens_to(rule, event):
+        reasons.append(f"The rule listens to {rule.event_type!r}, not {event.type!r}.")
+    if not rule.enabled:
+        reasons.append("The rule is disabled.")
+    names = await names_for(session, event, rule)
+    if rule.trigger_filter and not holds(rule.trigger_filter, "", names):
+        reasons.append("The trigger's filter does not hold for this event.")
+    if rule.condition and not holds((), rule.condition, names):
+        reasons.append(f"The condition does not hold: {rule.condition}")
+    actions = []
+    for action in rule.actions:
+        try:
+            actions.append(describe(action, names))
+        except Exception as error:  # noqa: BLE001 - a dry run reports, it does not fail
+            actions.append(f"{action.get('type')}: cannot be prepared ({error})")
+    return DryRun(not reasons, reasons, actions)
