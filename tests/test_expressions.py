@@ -4,6 +4,7 @@ import dataclasses
 import math
 import operator
 import re
+import sys
 from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
@@ -499,6 +500,32 @@ def test_long_paths_and_chains_evaluate_without_recursion() -> None:
     assert parse(" and ".join(["true"] * 200)).evaluate({}) is True
     assert parse(" or ".join(["false"] * 200)).evaluate({}) is False
     assert parse("+".join(["'ab'"] * 300)).evaluate({}) == "ab" * 300
+
+
+def test_the_deepest_expressions_need_little_stack() -> None:
+    """Rules are read deep inside request handlers: parsing and evaluating fit in 400 frames."""
+    level = "a or b and c == d + e * f[coalesce(x, "
+    sources = [
+        "(" * MAX_DEPTH + "1" + ")" * MAX_DEPTH,
+        "[" * MAX_DEPTH + "1" + "]" * MAX_DEPTH,
+        level * (MAX_DEPTH // 2) + "x" + ")]" * (MAX_DEPTH // 2),
+        "coalesce(-" * (MAX_DEPTH // 2) + "1" + ")" * (MAX_DEPTH // 2),
+        "not " * MAX_DEPTH + "a",
+    ]
+    context = {"a": 0, "b": 1, "c": 1, "d": 1, "e": 1, "f": {}}
+
+    def run(frames: int) -> list[Any]:
+        if frames > 0:
+            return run(frames - 1)
+        return [parse(source).evaluate(context) for source in sources]
+
+    depth, frame = 0, sys._getframe()
+    while frame is not None:
+        depth, frame = depth + 1, frame.f_back
+    nested: Any = 1
+    for _ in range(MAX_DEPTH):
+        nested = [nested]
+    assert run(sys.getrecursionlimit() - depth - 400) == [1, nested, False, 1, False]
 
 
 def test_list_literals_are_limited() -> None:

@@ -47,11 +47,14 @@ Functions
     ``coalesce(a, b, ...)``, the first value that is not ``null``. A function given the
     wrong kind of value gives ``null`` (the predicates give ``false``).
 
-    ``matches`` refuses, when the rule is saved if the pattern is written out or as
-    ``null`` otherwise: patterns longer than 200 characters, backreferences, ``(?x)``,
-    and patterns that could match a text in too many ways, such as a repeated group
-    that itself repeats (``(a+)+``) or more than two unbounded repetitions
-    (``.*a.*b.*``). Texts longer than 1,000 characters give ``null``.
+    ``matches`` uses Python's regular expressions and refuses patterns that could be
+    slow: longer than 200 characters, with backreferences or ``(?x)``, or able to match
+    a text in too many ways, such as a repeated group that itself repeats or has
+    alternatives (``(a+)+``, ``(a|b)+``: write ``[ab]+``) or more than two unbounded
+    repetitions (``.*a.*b.*``). A refused pattern written in the rule is an error when
+    the rule is saved; one read from the data gives ``null``. So does a text longer than
+    1,000 characters. (This is a careful estimate, not a proof: the slowest patterns it
+    accepts take a fraction of a second.)
 
 Conditions
     A condition holds when its value is truthy: not ``null``, ``false``, ``0``, ``""``
@@ -884,11 +887,20 @@ def _float_source(value: float) -> str:
 
 # --- the parser ---
 
-_COMPARISONS = ("==", "!=", "<", "<=", ">", ">=")
+_LEVELS = {
+    "or": _OR,
+    "and": _AND,
+    **dict.fromkeys(("==", "!=", "<", "<=", ">", ">=", "in", "not in"), _COMPARE),
+    "+": _ADD,
+    "-": _ADD,
+    "*": _MULTIPLY,
+    "/": _MULTIPLY,
+    "%": _MULTIPLY,
+}
 
 
 class _Parser:
-    """A recursive-descent parser over the tokens of one expression."""
+    """A recursive-descent parser, precedence climbing for operators, over one expression's tokens."""
 
     def __init__(self, tokens: list[_Token]) -> None:
         self.tokens = tokens
@@ -898,7 +910,7 @@ class _Parser:
     def parse(self) -> Node:
         if self.peek().kind == "end":
             raise _error("empty expression", self.peek().position)
-        node = self.parse_or()
+        node = self.parse_expression()
         token = self.peek()
         if token.kind != "end":
             raise _error(f"unexpected {token.describe()}", token.position)
@@ -926,80 +938,93 @@ class _Parser:
             token.position,
         )
 
-    @contextmanager
-    def nested(self, token: _Token) -> Iterator[None]:
+    def enter(self, token: _Token) -> None:
         self.depth += 1
         if self.depth > MAX_DEPTH:
             raise _error(f"expression nested too deeply (more than {MAX_DEPTH} levels)", token.position)
+
+    @contextmanager
+    def nested(self, token: _Token) -> Iterator[None]:
+        self.enter(token)
         try:
             yield
         finally:
             self.depth -= 1
 
-    def parse_or(self) -> Node:
-        return self.parse_logical("or", self.parse_and)
+    def prefixes(self, kind: str, text: str) -> int:
+        """Read a run of prefix operators (each a level of nesting); how many there were."""
+        count = 0
+        while self.at(kind, text):
+            self.enter(self.advance())
+            count += 1
+        return count
 
-    def parse_and(self) -> Node:
-        return self.parse_logical("and", self.parse_not)
+    def parse_expression(self, level: int = _OR) -> Node:
+        """An expression whose operators all bind at least as tightly as ``level``.
 
-    def parse_logical(self, operator: str, operand: Callable[[], Node]) -> Node:
-        operands = [operand()]
-        while self.at("keyword", operator):
-            self.advance()
-            operands.append(operand())
-        return operands[0] if len(operands) == 1 else Logical(operator, tuple(operands))
+        Precedence climbing: only brackets and prefix operators nest Python calls, so the
+        stack a parse needs is bounded by MAX_DEPTH and not by the expression's length.
+        """
+        if level <= _NOT and self.at("keyword", "not"):
+            left = self.parse_not()
+        else:
+            left = self.parse_unary()
+        while (operator := self.binary_operator()) is not None and _LEVELS[operator] >= level:
+            left = self.parse_operation(left, operator)
+        return left
 
-    def parse_not(self) -> Node:
-        if not self.at("keyword", "not"):
-            return self.parse_comparison()
-        token = self.advance()
-        with self.nested(token):
-            return Not(self.parse_not())
-
-    def comparison_operator(self) -> str | None:
-        if self.at("op", *_COMPARISONS) or self.at("keyword", "in"):
-            return self.peek().text
-        if self.at("keyword", "not") and self.peek(1).kind == "keyword" and self.peek(1).text == "in":
-            return "not in"
+    def binary_operator(self) -> str | None:
+        token = self.peek()
+        if token.kind == "keyword" and token.text == "not":
+            following = self.peek(1)
+            return "not in" if following.kind == "keyword" and following.text == "in" else None
+        if token.kind in ("op", "keyword") and token.text in _LEVELS:
+            return token.text
         return None
 
-    def parse_comparison(self) -> Node:
-        left = self.parse_additive()
-        operator = self.comparison_operator()
-        if operator is None:
-            return left
+    def parse_operation(self, left: Node, operator: str) -> Node:
+        """The chain of ``operator``'s level that starts with ``left``."""
+        level = _LEVELS[operator]
+        if level == _COMPARE:
+            return self.parse_comparison(left, operator)
+        rest: list[tuple[str, Node]] = []
+        while (following := self.binary_operator()) is not None and _LEVELS[following] == level:
+            self.advance()
+            rest.append((following, self.parse_expression(level + 1)))
+        if level in (_OR, _AND):
+            return Logical(operator, (left, *(operand for _, operand in rest)))
+        return Arithmetic(left, tuple(rest))
+
+    def parse_comparison(self, left: Node, operator: str) -> Compare:
         self.advance()
         if operator == "not in":
             self.advance()
-        right = self.parse_additive()
-        if self.comparison_operator() is not None:
+        right = self.parse_expression(_ADD)
+        following = self.binary_operator()
+        if following is not None and _LEVELS[following] == _COMPARE:
             token = self.peek()
             message = f"comparisons cannot be chained; combine them with 'and' (before {token.describe()})"
             raise _error(message, token.position)
         return Compare(operator, left, right)
 
-    def parse_additive(self) -> Node:
-        return self.parse_arithmetic(("+", "-"), self.parse_multiplicative)
-
-    def parse_multiplicative(self) -> Node:
-        return self.parse_arithmetic(("*", "/", "%"), self.parse_unary)
-
-    def parse_arithmetic(self, operators: tuple[str, ...], operand: Callable[[], Node]) -> Node:
-        first = operand()
-        rest: list[tuple[str, Node]] = []
-        while self.at("op", *operators):
-            rest.append((self.advance().text, operand()))
-        return Arithmetic(first, tuple(rest)) if rest else first
+    def parse_not(self) -> Node:
+        count = self.prefixes("keyword", "not")
+        operand = self.parse_expression(_NOT)
+        self.depth -= count
+        for _ in range(count):
+            operand = Not(operand)
+        return operand
 
     def parse_unary(self) -> Node:
-        if not self.at("op", "-"):
-            return self.parse_postfix()
-        token = self.advance()
-        with self.nested(token):
-            operand = self.parse_unary()
-        if isinstance(operand, Literal) and _is_number(operand.value):
-            return Literal(-operand.value)  # type: ignore[operator]
-        return Negate(operand)
+        count = self.prefixes("op", "-")
+        operand = self.parse_postfix()
+        self.depth -= count
+        for _ in range(count):
+            if isinstance(operand, Literal) and _is_number(operand.value):
+                operand = Literal(-operand.value)  # type: ignore[operator]
+            else:
+                operand = Negate(operand)
+        return operand
 
     def parse_postfix(self) -> Node:
         target = self.parse_primary()
@@ -1008,7 +1033,7 @@ class _Parser:
             token = self.advance()
             if token.text == "[":
                 with self.nested(token):
-                    steps.append(self.parse_or())
+                    steps.append(self.parse_expression())
                 self.expect("]", token)
                 continue
             key = self.advance()
@@ -1034,7 +1059,7 @@ class _Parser:
         if token.kind == "op" and token.text == "(":
             self.advance()
             with self.nested(token):
-                node = self.parse_or()
+                node = self.parse_expression()
             self.expect(")", token)
             return node
         if token.kind == "op" and token.text == "[":
@@ -1050,7 +1075,7 @@ class _Parser:
                     self.expect_separator(opening, "]")
                 if len(items) == MAX_LIST_ITEMS:
                     raise _error(f"a list has at most {MAX_LIST_ITEMS} items", self.peek().position)
-                items.append(self.parse_or())
+                items.append(self.parse_expression())
         self.advance()
         return ListLiteral(tuple(items))
 
@@ -1078,7 +1103,7 @@ class _Parser:
                 if arguments:
                     self.expect_separator(opening, ")")
                 positions.append(self.peek().position)
-                arguments.append(self.parse_or())
+                arguments.append(self.parse_expression())
         self.advance()
         if len(arguments) < function.minimum or function.maximum is not None and len(arguments) > function.maximum:
             expected = function.minimum if function.maximum is not None else f"at least {function.minimum}"
