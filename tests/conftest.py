@@ -43,6 +43,8 @@ POSTGRES_ADMIN_URL = os.environ.get("MCGRAPH_TEST_POSTGRES_URL", "postgresql+asy
 REQUIRE_POSTGRES = os.environ.get("MCGRAPH_TEST_REQUIRE_POSTGRES") == "1"
 REDIS_URL = os.environ.get("MCGRAPH_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
 REQUIRE_REDIS = os.environ.get("MCGRAPH_TEST_REQUIRE_REDIS") == "1"
+RABBITMQ_URL = os.environ.get("MCGRAPH_TEST_RABBITMQ_URL", "amqp://guest:guest@127.0.0.1:5672/")
+REQUIRE_RABBITMQ = os.environ.get("MCGRAPH_TEST_REQUIRE_RABBITMQ") == "1"
 START = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
 
 
@@ -126,6 +128,17 @@ def redis_url() -> str | None:
         return REDIS_URL
     if REQUIRE_REDIS:
         pytest.fail(f"Redis is required (MCGRAPH_TEST_REQUIRE_REDIS=1) but {REDIS_URL} is down")
+    return None
+
+
+@pytest.fixture(scope="session")
+def rabbitmq_url() -> str | None:
+    """RabbitMQ's URL when it answers (None otherwise; a failure with MCGRAPH_TEST_REQUIRE_RABBITMQ=1)."""
+    parts = urlsplit(RABBITMQ_URL)
+    if _reachable(parts.hostname or "127.0.0.1", parts.port or 5672):
+        return RABBITMQ_URL
+    if REQUIRE_RABBITMQ:
+        pytest.fail(f"RabbitMQ is required (MCGRAPH_TEST_REQUIRE_RABBITMQ=1) but {RABBITMQ_URL} is down")
     return None
 
 

@@ -25,16 +25,23 @@ LEGACY_WS = "graphql-ws"
 KEEP_ALIVE = {"ka", "ping", "pong"}
 
 
-def _free_socket(send_buffer: int | None = None) -> socket.socket:
+def _free_socket(send_buffer: int | None = None, port: int = 0) -> socket.socket:
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     if send_buffer is not None:
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, send_buffer)
-    sock.bind(("127.0.0.1", 0))
+    sock.bind(("127.0.0.1", port))
     return sock
 
 
+def free_port() -> int:
+    """A port nothing listens on now (for a server started later)."""
+    with contextlib.closing(_free_socket()) as sock:
+        return sock.getsockname()[1]
+
+
 @contextlib.contextmanager
-def serving(app: Any, *, send_buffer: int | None = None) -> Iterator[str]:
+def serving(app: Any, *, send_buffer: int | None = None, port: int = 0) -> Iterator[str]:
     """``app`` served by uvicorn on a free local port, in a thread with its own event loop.
 
     Yields the base URL; the server stops when the block ends. ``send_buffer`` sets the
@@ -42,7 +49,7 @@ def serving(app: Any, *, send_buffer: int | None = None) -> Iterator[str]:
     """
     import uvicorn
 
-    sock = _free_socket(send_buffer)
+    sock = _free_socket(send_buffer, port)
     port = sock.getsockname()[1]
     config = uvicorn.Config(app, host="127.0.0.1", port=port, lifespan="on", log_level="warning")
     server = uvicorn.Server(config)

@@ -29,7 +29,6 @@ from mcgraph.runtime import Runtime
 
 log = get_logger("mcgraph.automation")
 
-QUEUE = "mcgraph_automations"
 ACTOR = "mcgraph_run_automation"
 # the longest an action may take before Dramatiq gives up on it (milliseconds)
 TIME_LIMIT_MS = 10 * 60 * 1000
@@ -56,7 +55,12 @@ class Automations:
         settings = runtime.settings
         self.broker = create_broker(settings.broker_url, settings.bus_channel)
         self.actor = dramatiq.actor(
-            self._run, broker=self.broker, actor_name=ACTOR, queue_name=QUEUE, max_retries=0, time_limit=TIME_LIMIT_MS
+            self._run,
+            broker=self.broker,
+            actor_name=ACTOR,
+            queue_name=f"{settings.bus_channel}_automations",  # deployments sharing a broker stay apart
+            max_retries=0,
+            time_limit=TIME_LIMIT_MS,
         )
         self.worker: dramatiq.Worker | None = None
         self.executed = 0

@@ -10,7 +10,9 @@
    wins), its condition checked on fresh state, then each action not yet done runs in
    a transaction of its own that also records its result. A failure schedules a retry
    with exponential backoff; after ``MCGRAPH_AUTOMATION_MAX_ATTEMPTS`` the run is DEAD.
-   A failure that no retry can mend (the input refused) makes it DEAD at once.
+   A failure that no retry can mend (the input refused) makes it DEAD at once. Each
+   action's transaction locks the run's row and skips an action already done, so even
+   two workers on one run (a redelivered message, one thought stuck) make one effect.
 3. **Chains.** Events an automation writes carry ``automation: {run, rule, depth}``; a
    run for such an event is one deeper, and one deeper than
    ``MCGRAPH_AUTOMATION_MAX_DEPTH`` is DEAD at once, with the reason.
@@ -39,7 +41,6 @@ log = get_logger("mcgraph.automation")
 
 CLAIMABLE = (AutomationRunState.QUEUED, AutomationRunState.FAILED)
 MAX_DELAY = timedelta(hours=1)
-STUCK_AFTER = timedelta(minutes=5)
 
 
 async def dispatch(runtime: Runtime, event_ids: Sequence[int]) -> list[int]:
@@ -140,6 +141,11 @@ async def execute(runtime: Runtime, run_id: int) -> Outcome | None:
             continue
         try:
             async with runtime.system_unit(organization_id, cause={"run": run.id, "rule": rule.id, "depth": run.depth}) as unit:
+                # The run's row, locked: a second worker running the same run (one thought
+                # stuck, say) waits here, then finds the action done.
+                current = await unit.session.get(AutomationRun, run_id, with_for_update=True, populate_existing=True)
+                if current is None or any(r["index"] == index and r.get("status") == "done" for r in current.results):
+                    continue
                 output = await perform(unit, action, names, f"{run.id}.{index}")
                 await _record(unit.session, run_id, {"index": index, "type": action["type"], "status": "done", "output": output})
         except (UserError, RequestError) as error:
@@ -200,7 +206,10 @@ async def due_for_sending(runtime: Runtime) -> list[tuple[int, timedelta | None]
     async with runtime.database.transaction() as session:
         stuck = await session.execute(
             update(AutomationRun)
-            .where(AutomationRun.state == AutomationRunState.RUNNING, AutomationRun.started_at < now - STUCK_AFTER)
+            .where(
+                AutomationRun.state == AutomationRunState.RUNNING,
+                AutomationRun.started_at < now - timedelta(seconds=runtime.settings.automation_stuck_seconds),
+            )
             .values(state=AutomationRunState.FAILED, next_attempt_at=now, error="The worker running it stopped; tried again.")
         )
         if stuck.rowcount:
