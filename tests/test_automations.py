@@ -338,3 +338,28 @@ async def test_a_webhook_is_signed_retried_logged_and_redelivered_with_one_deliv
         await asyncio.sleep(0.02)
     assert (deliveries[2]["attempt"], deliveries[2]["ok"]) == (3, True)
     assert received[2][0]["webhook-id"] == received[0][0]["webhook-id"]
+
+
+async def test_a_completed_run_of_one_process_triggers_its_rule(agql, acme, database):
+    from tests.conftest import process_ok
+    from tests.test_process_scenarios import make_process, set_state, tasks_of
+
+    manager = acme[Role.MANAGER]
+    web = await create_project(agql, manager, "WEB")
+    steps = [{"key": "check", "name": "Check", "durationHours": 1}]
+    watched = await make_process(agql, manager, "AUDIT", steps)
+    other = await make_process(agql, manager, "OTHER", steps)
+    await create_rule(
+        agql, manager, name="After audits",
+        trigger={"kind": "RUN_COMPLETED", "processId": watched["id"]},
+        actions=[{"type": "CREATE_TASK", "params": {"projectId": web["id"], "title": "Act on {{ run.name }}"}}],
+    )
+    for process in (other, watched):
+        run = (await process_ok(agql, "startProcessRun", {"processKey": process["key"]}, manager))["run"]
+        await set_state(agql, manager, tasks_of(run)["check"], "done")
+
+    (only,) = await settled(agql, manager, 1)
+    assert (only["state"], only["event"]["type"]) == ("SUCCEEDED", "process_run.completed")
+    async with database.session() as session:
+        titles = list(await session.scalars(select(m.Task.title).where(m.Task.title.like("Act on %"))))
+    assert titles == ["Act on Process AUDIT #1"]
