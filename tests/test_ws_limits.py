@@ -99,10 +99,10 @@ async def test_a_slow_subscriber_is_dropped_with_a_resume_cursor_and_slows_nobod
                 await server.listening(1)  # one feed for both
 
                 # 60 tasks of 8 kB each; the slow client reads nothing meanwhile
-                for start in range(0, 60, 20):
+                for start in range(0, 60, 15):
                     fields = " ".join(
                         f'm{n}: createTask(input: {{projectId: "{project}", title: "T{n}", description: "{BIG}"}}) {{ userErrors {{ code }} }}'
-                        for n in range(start, start + 20)
+                        for n in range(start, start + 15)
                     )
                     await http.data(f"mutation {{ {fields} }}", token=token)
                 fast_cursors = [int((await fast.data())["taskChanged"]["event"]["cursor"]) for _ in range(60)]

@@ -32,7 +32,15 @@ class Settings(BaseSettings):
     log_level: Literal["debug", "info", "warning", "error"] = "info"
     log_format: Literal["json", "console"] | None = None
     max_page_size: int = Field(default=100, ge=1, le=1000)
+    # Abuse limits on GraphQL documents (see mcgraph.api.limits).
+    max_query_depth: int = Field(default=12, ge=1, description="Deepest nesting of fields in an operation, through fragments; __schema/__type subtrees exempt.")
+    max_aliases: int = Field(default=15, ge=0, description="Aliased fields in an operation, counted through fragments.")
+    max_tokens: int = Field(default=2000, ge=1, description="Lexical tokens of a GraphQL document; parsing stops past it.")
+    max_query_cost: int = Field(default=50_000, ge=1, description="Estimated cost: 1 per field, times first/last of paginated fields.")
+    max_errors: int = Field(default=20, ge=2, description="Errors returned per response; the last one says how many more were left out.")
     default_page_size: int = Field(default=20, ge=1)
+    max_request_bytes: int = Field(default=1_048_576, ge=1, description="Largest GraphQL POST body; larger ones are refused with 413.")
+    max_query_string_bytes: int = Field(default=8192, ge=1, description="Longest GraphQL GET query string; longer ones are refused with 414.")
     default_methodology: str = "simple"
     health_sweep_seconds: float = Field(default=300.0, ge=0, description="0 turns the in-process sweep off.")
     schedule_seconds: float = Field(default=30.0, ge=0, description="How often scheduled runs are started; 0: off.")

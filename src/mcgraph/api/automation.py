@@ -203,7 +203,7 @@ class AutomationTriggerInput:
 @strawberry.input
 class AutomationActionInput:
     type: AutomationActionType  # type: ignore[valid-type]
-    params: JSON = strawberry.field(default_factory=dict)
+    params: JSON | None = strawberry.field(default=None, description="The action's params (see docs/automations.md); none: {}.")
 
 
 @strawberry.input

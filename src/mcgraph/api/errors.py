@@ -4,11 +4,17 @@
 * a document that does not parse or validate gets GRAPHQL_PARSE_FAILED or
   GRAPHQL_VALIDATION_FAILED, a bad variable value BAD_USER_INPUT;
 * anything else is an internal error: logged with the request id and its trace, and
-  answered with a fixed message, code INTERNAL and the same request id, never the trace.
+  answered with a fixed message, code INTERNAL and the same request id, never the trace;
+* an error a limit rule raised keeps its own code (QUERY_TOO_DEEP, ...; see
+  :mod:`mcgraph.api.limits`), a document past the token limit gets DOCUMENT_TOO_LARGE;
+* in production, "Did you mean ...?" suggestions are cut from messages;
+* at most ``MCGRAPH_MAX_ERRORS`` errors are returned: the last one (TOO_MANY_ERRORS) says
+  how many more were left out.
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import AsyncIterator, Iterator
 
 import strawberry
@@ -21,6 +27,8 @@ from mcgraph.logs import get_logger
 log = get_logger("mcgraph.api")
 
 INTERNAL_MESSAGE = "Internal server error. Quote the request id when reporting it."
+SUGGESTION = re.compile(r"\s*Did you mean .*\?$", re.DOTALL)
+TOO_LARGE = re.compile(r"^Syntax Error: (?:Document|Source) contains more than \d+ ")
 
 strawberry.enum(UserErrorCode, name="UserErrorCode", description="Why a mutation refused its input.")
 
@@ -32,15 +40,20 @@ class UserErrorType:
     code: UserErrorCode
 
 
-def shape_error(error: GraphQLError, request_id: str) -> GraphQLError:
+def shape_error(error: GraphQLError, request_id: str, *, production: bool = False) -> GraphQLError:
     original = error.original_error
     if isinstance(original, RequestError):
         return _with_code(error, original.message, original.code.value, **original.extensions)
     # Before execution (path None) every error is the document's or its values' fault,
     # including a scalar that refused a value (its ValueError is the original error).
     if original is None or isinstance(original, GraphQLError) or error.path is None:
-        message = error.message
-        if message.startswith("Syntax Error"):
+        message = SUGGESTION.sub("", error.message) if production else error.message
+        own_code = (error.extensions or {}).get("code")
+        if error.path is None and isinstance(own_code, str):
+            code = own_code  # a limit rule's (QUERY_TOO_DEEP, ...)
+        elif TOO_LARGE.match(message):
+            code = "DOCUMENT_TOO_LARGE"
+        elif message.startswith("Syntax Error"):
             code = "GRAPHQL_PARSE_FAILED"
         elif error.path is None and not message.startswith(("Variable '", "Expected value of type")):
             code = "GRAPHQL_VALIDATION_FAILED"
@@ -96,5 +109,24 @@ class ErrorPolicyExtension(SchemaExtension):
     def _shape(self, result: object) -> None:
         errors = getattr(result, "errors", None)
         if errors:
-            request_id = self.execution_context.context.request_id
-            result.errors = [shape_error(e, request_id) for e in errors]  # type: ignore[attr-defined]
+            context = self.execution_context.context
+            settings = getattr(getattr(context, "runtime", None), "settings", None)
+            production = bool(settings and settings.is_production)
+            shaped = [shape_error(e, context.request_id, production=production) for e in errors]
+            result.errors = cut_errors(shaped, settings.max_errors if settings else 20)  # type: ignore[attr-defined]
+
+
+def cut_errors(errors: list[GraphQLError], limit: int) -> list[GraphQLError]:
+    """At most ``limit`` errors: past it, the first ``limit - 1`` and one saying how many were left out."""
+    if len(errors) <= limit:
+        return errors
+    left_out = len(errors) - (limit - 1)
+    # validation stops (with an error of its own) past the limit: more may have been found
+    aborted = errors[-1].message.startswith("Too many validation errors")
+    return [
+        *errors[: limit - 1],
+        GraphQLError(
+            f"{'At least ' if aborted else ''}{left_out} more errors were left out: at most {limit} are returned (MCGRAPH_MAX_ERRORS).",
+            extensions={"code": "TOO_MANY_ERRORS", "leftOut": left_out},
+        ),
+    ]

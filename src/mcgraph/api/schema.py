@@ -14,6 +14,7 @@ from mcgraph.api.common import AWARE_DATETIME
 from mcgraph.api.context import OperationScopeExtension
 from mcgraph.api.errors import ErrorPolicyExtension
 from mcgraph.api.events import EventsQuery
+from mcgraph.api.limits import DocumentLimitsExtension
 from mcgraph.api.processes import types as process_types
 from mcgraph.api.processes.mutations import ProcessesMutation
 from mcgraph.api.processes.queries import ProcessesQuery
@@ -48,6 +49,6 @@ def build_schema() -> strawberry.Schema:
         mutation=mutation,
         subscription=Subscription,
         types=[Node, *node_types(tenancy_types, project_types, collab_types, process_types, automation)],
-        extensions=[ErrorPolicyExtension, OperationScopeExtension],
+        extensions=[ErrorPolicyExtension, DocumentLimitsExtension, OperationScopeExtension],
         config=StrawberryConfig(auto_camel_case=True, scalar_map={datetime: AWARE_DATETIME}),
     )

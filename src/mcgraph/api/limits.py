@@ -1,0 +1,269 @@
+"""Abuse limits on GraphQL documents, checked before anything executes.
+
+* tokens: the parser stops past ``MCGRAPH_MAX_TOKENS`` lexical tokens (and as many
+  comments), so a huge document is never parsed whole (code DOCUMENT_TOO_LARGE);
+* depth: the deepest nesting of fields, through fragment spreads and inline fragments
+  (QUERY_TOO_DEEP). ``__schema``/``__type`` subtrees are exempt, so that GraphiQL's
+  introspection query passes; introspection is refused altogether in production;
+* aliases: aliased fields, counted through fragments, a fragment spread twice counting
+  twice (TOO_MANY_ALIASES);
+* cost: 1 per field; a field that takes ``first``/``last`` multiplies the cost of what it
+  selects (itself included) by that argument, literal or variable, or by
+  ``MCGRAPH_DEFAULT_PAGE_SIZE`` when absent; nested multiplications multiply
+  (QUERY_TOO_COMPLEX);
+* production (``MCGRAPH_ENV=production``): introspection is refused
+  (INTROSPECTION_DISABLED) and validation messages carry no "Did you mean" suggestions.
+
+The limits come from the settings of the request's runtime (``info.context.runtime``),
+so :func:`~mcgraph.api.schema.build_schema` needs no settings; without a runtime the
+defaults of :class:`Limits` apply.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+from typing import Any, ClassVar
+
+from graphql import (
+    DocumentNode,
+    FieldNode,
+    FragmentDefinitionNode,
+    FragmentSpreadNode,
+    GraphQLError,
+    GraphQLObjectType,
+    GraphQLInterfaceType,
+    GraphQLSchema,
+    InlineFragmentNode,
+    IntValueNode,
+    OperationDefinitionNode,
+    OperationType,
+    SelectionSetNode,
+    ValidationRule,
+    VariableNode,
+    get_named_type,
+    validate,
+    value_from_ast_untyped,
+)
+from graphql.type.introspection import SchemaMetaFieldDef, TypeMetaFieldDef
+from strawberry.extensions import SchemaExtension
+from strawberry.schema.validation_rules.maybe_null import MaybeNullValidationRule
+from strawberry.schema.validation_rules.one_of import OneOfInputValidationRule
+
+INTROSPECTION_FIELDS = frozenset({"__schema", "__type"})
+PAGE_ARGUMENTS = ("first", "last")
+
+
+@dataclass(frozen=True)
+class Limits:
+    max_depth: int = 12
+    max_aliases: int = 15
+    max_tokens: int = 2000
+    max_cost: int = 50_000
+    max_errors: int = 20
+    default_page_size: int = 20
+    production: bool = False
+
+    @classmethod
+    def of(cls, context: object) -> Limits:
+        """The limits of the runtime's settings behind ``context``; the defaults without one."""
+        settings = getattr(getattr(context, "runtime", None), "settings", None)
+        if settings is None:
+            return cls()
+        return cls(
+            max_depth=settings.max_query_depth,
+            max_aliases=settings.max_aliases,
+            max_tokens=settings.max_tokens,
+            max_cost=settings.max_query_cost,
+            max_errors=settings.max_errors,
+            default_page_size=settings.default_page_size,
+            production=settings.is_production,
+        )
+
+
+class LimitRule(ValidationRule):
+    """Base of the limit rules: measures each operation once, through its fragments."""
+
+    limits: ClassVar[Limits] = Limits()
+    variables: ClassVar[Mapping[str, Any]] = {}
+
+    def enter_document(self, node: DocumentNode, *_: object) -> None:
+        self.fragments = {d.name.value: d for d in node.definitions if isinstance(d, FragmentDefinitionNode)}
+
+    def refuse(self, message: str, code: str, node: OperationDefinitionNode) -> None:
+        self.report_error(GraphQLError(message, node, extensions={"code": code}))
+
+    def selections(
+        self, selection_set: SelectionSetNode | None, seen: frozenset[str], on: str | None = None
+    ) -> Iterator[tuple[FieldNode, frozenset[str], str | None]]:
+        """The fields of a selection set, fragments flattened, each with the type condition of
+        the fragment it came from, if any (a fragment cycle is cut; another rule reports it)."""
+        if selection_set is None:
+            return
+        for selection in selection_set.selections:
+            if isinstance(selection, FieldNode):
+                yield selection, seen, on
+            elif isinstance(selection, InlineFragmentNode):
+                condition = selection.type_condition.name.value if selection.type_condition else on
+                yield from self.selections(selection.selection_set, seen, condition)
+            elif isinstance(selection, FragmentSpreadNode):
+                name = selection.name.value
+                fragment = self.fragments.get(name)
+                if fragment is not None and name not in seen:
+                    yield from self.selections(fragment.selection_set, seen | {name}, fragment.type_condition.name.value)
+
+
+class MaxDepthRule(LimitRule):
+    def enter_operation_definition(self, node: OperationDefinitionNode, *_: object) -> None:
+        depth = self.depth(node.selection_set, frozenset())
+        if depth > self.limits.max_depth:
+            self.refuse(
+                f"The operation is nested {depth} fields deep, more than the limit of {self.limits.max_depth} (MCGRAPH_MAX_QUERY_DEPTH).",
+                "QUERY_TOO_DEEP",
+                node,
+            )
+
+    def depth(self, selection_set: SelectionSetNode | None, seen: frozenset[str]) -> int:
+        deepest = 0
+        for field, inner, _ in self.selections(selection_set, seen):
+            if field.name.value in INTROSPECTION_FIELDS:
+                continue
+            deepest = max(deepest, 1 + self.depth(field.selection_set, inner))
+            if deepest > self.limits.max_depth:
+                break  # enough to refuse; a deeper walk only costs time
+        return deepest
+
+
+class MaxAliasesRule(LimitRule):
+    def enter_operation_definition(self, node: OperationDefinitionNode, *_: object) -> None:
+        count = self.count(node.selection_set, frozenset())
+        if count > self.limits.max_aliases:
+            self.refuse(
+                f"The operation has {count} aliased fields, more than the limit of {self.limits.max_aliases} (MCGRAPH_MAX_ALIASES).",
+                "TOO_MANY_ALIASES",
+                node,
+            )
+
+    def count(self, selection_set: SelectionSetNode | None, seen: frozenset[str]) -> int:
+        total = 0
+        for field, inner, _ in self.selections(selection_set, seen):
+            total += (field.alias is not None) + self.count(field.selection_set, inner)
+            if total > self.limits.max_aliases:
+                break
+        return total
+
+
+class MaxCostRule(LimitRule):
+    def enter_operation_definition(self, node: OperationDefinitionNode, *_: object) -> None:
+        schema = self.context.schema
+        root = {
+            OperationType.QUERY: schema.query_type,
+            OperationType.MUTATION: schema.mutation_type,
+            OperationType.SUBSCRIPTION: schema.subscription_type,
+        }.get(node.operation)
+        self.defaults = {
+            d.variable.name.value: value_from_ast_untyped(d.default_value) for d in node.variable_definitions or () if d.default_value
+        }
+        cost = self.cost(schema, root, node.selection_set, frozenset())
+        if cost > self.limits.max_cost:
+            self.refuse(
+                f"The operation's estimated cost is {cost}, more than the limit of {self.limits.max_cost} (MCGRAPH_MAX_QUERY_COST). "
+                "Ask for smaller pages (first/last) or fewer nested lists.",
+                "QUERY_TOO_COMPLEX",
+                node,
+            )
+
+    def cost(self, schema: GraphQLSchema, parent: Any, selection_set: SelectionSetNode | None, seen: frozenset[str]) -> int:
+        total = 0
+        for field, inner, condition in self.selections(selection_set, seen):
+            definition = self.definition(schema.get_type(condition) if condition else parent, field)
+            child_type = get_named_type(definition.type) if definition is not None else None
+            total += self.multiplier(field, definition) * (1 + self.cost(schema, child_type, field.selection_set, inner))
+            if total > self.limits.max_cost:
+                break  # enough to refuse
+        return total
+
+    @staticmethod
+    def definition(parent: Any, field: FieldNode) -> Any:
+        name = field.name.value
+        if name == "__schema":
+            return SchemaMetaFieldDef
+        if name == "__type":
+            return TypeMetaFieldDef
+        if isinstance(parent, GraphQLObjectType | GraphQLInterfaceType):
+            return parent.fields.get(name)
+        return None  # unknown: another rule reports it
+
+    def multiplier(self, field: FieldNode, definition: Any) -> int:
+        if definition is None or not any(arg in definition.args for arg in PAGE_ARGUMENTS):
+            return 1
+        for argument in field.arguments or ():
+            if argument.name.value not in PAGE_ARGUMENTS:
+                continue
+            value: Any = None
+            if isinstance(argument.value, IntValueNode):
+                value = int(argument.value.value)
+            elif isinstance(argument.value, VariableNode):
+                name = argument.value.name.value
+                value = self.variables.get(name, self.defaults.get(name))
+            if isinstance(value, int) and not isinstance(value, bool):
+                return max(value, 1)
+        return self.limits.default_page_size
+
+
+class NoIntrospectionRule(ValidationRule):
+    """Refuses ``__schema`` and ``__type`` (``__typename`` stays allowed)."""
+
+    def enter_field(self, node: FieldNode, *_: object) -> None:
+        if node.name.value in INTROSPECTION_FIELDS:
+            self.report_error(
+                GraphQLError(
+                    f"Introspection is disabled on this server: '{node.name.value}' cannot be queried.",
+                    node,
+                    extensions={"code": "INTROSPECTION_DISABLED"},
+                )
+            )
+
+
+def limit_rules(limits: Limits, variables: Mapping[str, Any] | None) -> list[type[ValidationRule]]:
+    """The limit rules bound to this operation's limits and variable values."""
+    bound = {"limits": limits, "variables": dict(variables or {})}
+    rules: list[type[ValidationRule]] = [type(rule.__name__, (rule,), bound) for rule in (MaxDepthRule, MaxAliasesRule, MaxCostRule)]
+    if limits.production:
+        rules.append(NoIntrospectionRule)
+    return rules
+
+
+class DocumentLimitsExtension(SchemaExtension):
+    """Applies the limits: the token limit to the parser, the others as validation rules.
+
+    Validation is run here (instead of by Strawberry) with all of Strawberry's rules plus
+    the limit rules, so that graphql-core's ``hide_suggestions`` (production) and
+    ``max_errors`` apply.
+    """
+
+    def on_parse(self) -> Iterator[None]:  # type: ignore[override]
+        limits = Limits.of(self.execution_context.context)
+        options: dict[str, Any] = self.execution_context.parse_options  # type: ignore[assignment]
+        options["max_lexical_tokens"] = limits.max_tokens
+        options["max_comments"] = limits.max_tokens
+        yield
+
+    def on_validate(self) -> Iterator[None]:  # type: ignore[override]
+        context = self.execution_context
+        if context.pre_execution_errors is None and context.graphql_document is not None and context.validation_rules:
+            limits = Limits.of(context.context)
+            rules = (
+                *context.validation_rules,
+                *limit_rules(limits, context.variables),
+                MaybeNullValidationRule,
+                OneOfInputValidationRule,
+            )
+            context.pre_execution_errors = validate(
+                context.schema._schema,
+                context.graphql_document,
+                rules,
+                max_errors=limits.max_errors,
+                hide_suggestions=limits.production,
+            )
+        yield
