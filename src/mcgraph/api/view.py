@@ -5,24 +5,38 @@ Over HTTP the token comes in ``Authorization: Bearer <token>``; over WebSocket i
 WebSocket closes the connection (4403 on ``graphql-transport-ws``). WebSocket handshakes
 from a browser page of another origin are refused unless ``MCGRAPH_ALLOWED_ORIGINS``
 lists it. Subscriptions run through :mod:`mcgraph.api.ws`.
+
+HTTP requests are checked first by :mod:`mcgraph.api.http` (methods, media types, size,
+one operation per request) and refused there with a JSON error body.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
+from cross_web import AsyncHTTPRequestAdapter, HTTPException
 from starlette.requests import Request
 from starlette.responses import Response
+from starlette.types import Receive, Scope, Send
 from starlette.websockets import WebSocket
 from strawberry.asgi import GraphQL
 from strawberry.exceptions import ConnectionRejectionError
+from strawberry.http import GraphQLHTTPResponse, GraphQLRequestData
+from strawberry.schema.exceptions import InvalidOperationTypeError
 from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL, GRAPHQL_WS_PROTOCOL
+from strawberry.types import ExecutionResult
+from strawberry.types.graphql import OperationType
 
+from mcgraph.api import http
 from mcgraph.api.context import Context
 from mcgraph.api.ws import Feeds, LegacyWSHandler, TransportWSHandler
 from mcgraph.domain import tokens
 from mcgraph.domain.errors import Unauthenticated
 from mcgraph.runtime import Runtime
+
+
+_MEDIA_TYPE = "mcgraph.media_type"
+_REQUEST_ERROR_STATUS = "mcgraph.request_error_status"
 
 
 class GraphQLView(GraphQL[Context, None]):
@@ -43,6 +57,77 @@ class GraphQLView(GraphQL[Context, None]):
         self.max_subscriptions_per_connection = settings.ws_max_subscriptions
         self.runtime = runtime
         self.feeds = Feeds(self.schema)
+        self.max_request_bytes = settings.max_request_bytes
+        self.max_query_string_bytes = settings.max_query_string_bytes
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await super().__call__(scope, receive, send)
+            return
+        media_type = http.negotiate(Request(scope).headers.get("accept"))
+        try:
+            receive = await self._admit(scope, receive, media_type)
+            scope[_MEDIA_TYPE] = media_type
+            response = await self.run(Request(scope, receive=receive))
+        except HTTPException as problem:  # strawberry's own refusals, in our shape
+            response = http.Refusal(problem.status_code, problem.reason).response(media_type)
+        except http.Refusal as refusal:
+            response = refusal.response(media_type)
+        else:
+            if response.media_type == http.JSON and media_type == http.GRAPHQL_RESPONSE_JSON:
+                response.headers["content-type"] = f"{http.GRAPHQL_RESPONSE_JSON}; charset=utf-8"
+                response.status_code = scope.get(_REQUEST_ERROR_STATUS, response.status_code)
+        await response(scope, receive, send)
+
+    async def _admit(self, scope: Scope, receive: Receive, media_type: str | None) -> Receive:
+        """The ``receive`` to read the body from, or a :class:`http.Refusal`."""
+        method = scope["method"]
+        if method not in ("GET", "POST"):
+            raise http.Refusal(405, f"GraphQL is served over GET (queries) and POST, not {method}.", headers={"Allow": "GET, POST"})
+        request = Request(scope)
+        if method == "GET":
+            if len(scope.get("query_string", b"")) > self.max_query_string_bytes:
+                raise http.Refusal(414, f"The query string is longer than {self.max_query_string_bytes} bytes; send the operation in a POST body.")
+            if "query" not in request.query_params:  # GraphiQL (development), or a 400 for the missing query
+                return receive
+        if media_type is None:
+            raise http.Refusal(406, "Accept must allow application/graphql-response+json or application/json.")
+        if method == "POST":
+            http.check_content_type(request.headers.get("content-type"))
+            body = await http.read_body(scope, receive, self.max_request_bytes)
+            http.check_json_body(body)
+            receive = http.replaying(body, receive)
+        return receive
+
+    async def execute_single(  # noqa: PLR0917
+        self,
+        request: Request,
+        request_adapter: AsyncHTTPRequestAdapter,
+        sub_response: Response,
+        context: Context,
+        root_value: None,
+        request_data: GraphQLRequestData,
+    ) -> ExecutionResult:
+        try:
+            return await super().execute_single(
+                request=request, request_adapter=request_adapter, sub_response=sub_response,
+                context=context, root_value=root_value, request_data=request_data,
+            )
+        except HTTPException as problem:
+            cause = problem.__cause__
+            if isinstance(cause, InvalidOperationTypeError) and cause.operation_type == OperationType.MUTATION:
+                raise http.Refusal(405, "Mutations must be sent with POST.", headers={"Allow": "POST"}) from problem
+            raise
+
+    async def process_result(self, request: Request, result: ExecutionResult) -> GraphQLHTTPResponse:
+        """Marks a request error (nothing executed); ``application/graphql-response+json`` gets no ``data`` and a 4xx."""
+        response = await super().process_result(request, result)
+        if result.data is None and result.errors and all(error.path is None for error in result.errors):
+            internal = any((error.extensions or {}).get("code") == "INTERNAL" for error in result.errors)
+            request.scope[_REQUEST_ERROR_STATUS] = 500 if internal else 400
+            if request.scope.get(_MEDIA_TYPE) == http.GRAPHQL_RESPONSE_JSON:
+                response.pop("data", None)
+        return response
 
     async def get_context(self, request: Request | WebSocket, response: Response | None = None) -> Context:
         context = Context(
