@@ -120,26 +120,26 @@ def clock() -> FrozenClock:
     return FrozenClock(START)
 
 
+def _service(url: str, default_port: int, required: bool, variable: str) -> str | None:
+    """``url`` when its server answers; None otherwise, or a failure when ``variable`` requires it."""
+    parts = urlsplit(url)
+    if _reachable(parts.hostname or "127.0.0.1", parts.port or default_port):
+        return url
+    if required:
+        pytest.fail(f"{url} is required ({variable}=1) but does not answer")
+    return None
+
+
 @pytest.fixture(scope="session")
 def redis_url() -> str | None:
     """Redis's URL when it answers (None otherwise; a failure with MCGRAPH_TEST_REQUIRE_REDIS=1)."""
-    parts = urlsplit(REDIS_URL)
-    if _reachable(parts.hostname or "127.0.0.1", parts.port or 6379):
-        return REDIS_URL
-    if REQUIRE_REDIS:
-        pytest.fail(f"Redis is required (MCGRAPH_TEST_REQUIRE_REDIS=1) but {REDIS_URL} is down")
-    return None
+    return _service(REDIS_URL, 6379, REQUIRE_REDIS, "MCGRAPH_TEST_REQUIRE_REDIS")
 
 
 @pytest.fixture(scope="session")
 def rabbitmq_url() -> str | None:
     """RabbitMQ's URL when it answers (None otherwise; a failure with MCGRAPH_TEST_REQUIRE_RABBITMQ=1)."""
-    parts = urlsplit(RABBITMQ_URL)
-    if _reachable(parts.hostname or "127.0.0.1", parts.port or 5672):
-        return RABBITMQ_URL
-    if REQUIRE_RABBITMQ:
-        pytest.fail(f"RabbitMQ is required (MCGRAPH_TEST_REQUIRE_RABBITMQ=1) but {RABBITMQ_URL} is down")
-    return None
+    return _service(RABBITMQ_URL, 5672, REQUIRE_RABBITMQ, "MCGRAPH_TEST_REQUIRE_RABBITMQ")
 
 
 @pytest.fixture

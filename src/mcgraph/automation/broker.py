@@ -23,9 +23,10 @@ import dramatiq
 from dramatiq.brokers.stub import StubBroker
 
 from mcgraph.automation import engine
-from mcgraph.logs import get_logger
-from mcgraph.periodic import every, running
+from mcgraph.logs import configure_logging, get_logger
+from mcgraph.periodic import every, running, stop_on_signals
 from mcgraph.runtime import Runtime
+from mcgraph.settings import Settings
 
 log = get_logger("mcgraph.automation")
 
@@ -126,3 +127,19 @@ async def automations_running(runtime: Runtime, *, consume: bool) -> AsyncIterat
         runtime.relay.dispatcher = None
         runtime.automations = None
         await automations.stop_worker()
+
+
+@contextlib.asynccontextmanager
+async def service(settings: Settings, name: str, *, consume: bool, stop: asyncio.Event | None = None) -> AsyncIterator[tuple[Runtime, asyncio.Event]]:
+    """A process of its own (``mcgraph worker``, ``mcgraph scheduler``): logging, a runtime
+    with its automations and relay running, and an event set on SIGTERM or SIGINT."""
+    configure_logging(settings)
+    runtime = Runtime.from_settings(settings)
+    stop = stop or asyncio.Event()
+    stop_on_signals(stop)
+    try:
+        async with automations_running(runtime, consume=consume), runtime.live():
+            yield runtime, stop
+    finally:
+        await runtime.close()
+        log.info(f"mcgraph {name} stopped")

@@ -19,10 +19,9 @@ from pathlib import Path
 
 from sqlalchemy import text
 
-from mcgraph.automation.broker import automations_running
+from mcgraph.automation.broker import service
 from mcgraph.automation.sweeps import background_jobs
-from mcgraph.logs import configure_logging, get_logger
-from mcgraph.periodic import stop_on_signals
+from mcgraph.logs import get_logger
 from mcgraph.runtime import Runtime
 from mcgraph.settings import Settings
 
@@ -86,24 +85,16 @@ async def _wait(event: asyncio.Event, seconds: float) -> None:
 
 async def run_scheduler(settings: Settings, stop: asyncio.Event | None = None) -> None:
     """Lead when possible, running the sweeps, until ``stop`` is set (or SIGTERM / SIGINT)."""
-    configure_logging(settings)
-    runtime = Runtime.from_settings(settings)
-    stop = stop or asyncio.Event()
-    stop_on_signals(stop)
-    try:
-        async with automations_running(runtime, consume=False), runtime.live():
-            while not stop.is_set():
-                async with leadership(runtime, stop) as lost:
-                    if stop.is_set():
-                        break
-                    log.info("mcgraph scheduler leading")
-                    async with background_jobs(runtime):
-                        done, _ = await asyncio.wait(
-                            {asyncio.create_task(stop.wait()), asyncio.create_task(lost.wait())},
-                            return_when=asyncio.FIRST_COMPLETED,
-                        )
-                        for task in _:
-                            task.cancel()
-    finally:
-        await runtime.close()
-        log.info("mcgraph scheduler stopped")
+    async with service(settings, "scheduler", consume=False, stop=stop) as (runtime, stopping):
+        while not stopping.is_set():
+            async with leadership(runtime, stopping) as lost:
+                if stopping.is_set():
+                    break
+                log.info("mcgraph scheduler leading")
+                async with background_jobs(runtime):
+                    _, pending = await asyncio.wait(
+                        {asyncio.create_task(stopping.wait()), asyncio.create_task(lost.wait())},
+                        return_when=asyncio.FIRST_COMPLETED,
+                    )
+                    for task in pending:
+                        task.cancel()

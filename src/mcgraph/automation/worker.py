@@ -9,10 +9,8 @@ from __future__ import annotations
 
 import asyncio
 
-from mcgraph.automation.broker import automations_running
-from mcgraph.logs import configure_logging, get_logger
-from mcgraph.periodic import stop_on_signals
-from mcgraph.runtime import Runtime
+from mcgraph.automation.broker import service
+from mcgraph.logs import get_logger
 from mcgraph.settings import Settings
 
 log = get_logger("mcgraph.worker")
@@ -20,14 +18,6 @@ log = get_logger("mcgraph.worker")
 
 async def run_worker(settings: Settings, stop: asyncio.Event | None = None) -> None:
     """Consume automation messages until ``stop`` is set (or SIGTERM / SIGINT arrives)."""
-    configure_logging(settings)
-    runtime = Runtime.from_settings(settings)
-    stop = stop or asyncio.Event()
-    stop_on_signals(stop)
-    try:
-        async with automations_running(runtime, consume=True), runtime.live():
-            log.info("mcgraph worker started", threads=settings.worker_threads)
-            await stop.wait()
-    finally:
-        await runtime.close()
-        log.info("mcgraph worker stopped")
+    async with service(settings, "worker", consume=True, stop=stop) as (_, stopping):
+        log.info("mcgraph worker started", threads=settings.worker_threads)
+        await stopping.wait()
