@@ -44,7 +44,7 @@ class Settings(BaseSettings):
     default_methodology: str = "simple"
     health_sweep_seconds: float = Field(default=300.0, ge=0, description="0 turns the in-process sweep off.")
     schedule_seconds: float = Field(default=30.0, ge=0, description="How often scheduled runs are started; 0: off.")
-    bus_channel: str = Field(default="mcgraph", pattern=r"^[a-z][a-z0-9_]{0,62}$", description="Bus channel name; deployments sharing a Redis or PostgreSQL server use different ones.")
+    bus_channel: str = Field(default="mcgraph", pattern=r"^[a-z][a-z0-9_]{0,62}$", description="Names the bus channel and the automation queue; deployments sharing a Redis, RabbitMQ or PostgreSQL server use different ones.")
     relay_sweep_seconds: float = Field(default=10.0, ge=0, description="How often events left unpublished are published again; 0: only on start.")
     hub_poll_seconds: float = Field(default=5.0, ge=0, description="How often the hub looks for events whose signal was lost; 0: off.")
     ws_max_subscriptions: int = Field(default=100, ge=1, description="Operations at once on one WebSocket.")

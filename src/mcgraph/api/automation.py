@@ -21,7 +21,6 @@ from mcgraph.api.processes.types import Process
 from mcgraph.api.projects.collab_types import Event
 from mcgraph.api.relay import Connection, Node, encode_id, node_type, pk_of, window
 from mcgraph.api.tenancy.types import User
-from mcgraph.automation import engine
 from mcgraph.db import models as m
 from mcgraph.db.models import AutomationRunState, TriggerKind
 from mcgraph.db.pagination import SortKey, paginate
@@ -348,7 +347,7 @@ class AutomationQuery:
         if rule is None or event is None:
             raise NotFound("No such rule or event.")
         async with info.context.read() as session:
-            result = await engine.dry_run(session, rule, event)
+            result = await automations.dry_run(session, rule, event)
         return AutomationDryRun(matches=result.matches, reasons=result.reasons, actions=result.actions)
 
 

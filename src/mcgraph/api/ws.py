@@ -188,9 +188,6 @@ class Feeds:
         self._numbers = itertools.count(1)
         self.results_serialized = 0
 
-    def __len__(self) -> int:
-        return len(self._shared)
-
     def member_count(self) -> int:
         """Subscriptions served by shared feeds (for metrics and tests)."""
         return sum(len(feed.members) for feed in self._shared.values())

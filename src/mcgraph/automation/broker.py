@@ -64,7 +64,6 @@ class Automations:
             time_limit=TIME_LIMIT_MS,
         )
         self.worker: dramatiq.Worker | None = None
-        self.executed = 0
 
     def _run(self, run_id: int) -> None:
         """The actor, on a Dramatiq worker thread: execute on the runtime's loop, and wait."""
@@ -73,7 +72,6 @@ class Automations:
             outcome = future.result(timeout=TIME_LIMIT_MS / 1000)
         except concurrent.futures.CancelledError:
             return  # the server is stopping: the run stays RUNNING and the sweep sends it again
-        self.executed += 1
         if outcome is not None and outcome.retry_in is not None:
             self.enqueue([run_id], outcome.retry_in)
 
@@ -94,7 +92,7 @@ class Automations:
         """Send again the runs that wait too long, are due for a retry, or were left running."""
         due = await engine.due_for_sending(self.runtime)
         if due:
-            await asyncio.to_thread(self.enqueue, [run_id for run_id, _ in due])
+            await asyncio.to_thread(self.enqueue, due)
         return len(due)
 
     def start_worker(self, threads: int) -> None:

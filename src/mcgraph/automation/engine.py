@@ -31,7 +31,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 
 from mcgraph.automation import deliveries  # noqa: F401 - installs the webhook sender
 from mcgraph.db.models import AutomationRule, AutomationRun, AutomationRunState, Event
-from mcgraph.domain.automation_actions import ActionFailed, describe, perform
+from mcgraph.domain.automation_actions import ActionFailed, perform
 from mcgraph.domain.automations import holds, listens_to, names_for
 from mcgraph.domain.errors import RequestError, UserError
 from mcgraph.logs import get_logger
@@ -196,7 +196,7 @@ async def _finish(runtime: Runtime, run_id: int, state: AutomationRunState, erro
     return Outcome(state)
 
 
-async def due_for_sending(runtime: Runtime) -> list[tuple[int, timedelta | None]]:
+async def due_for_sending(runtime: Runtime) -> list[int]:
     """Runs to send (again): QUEUED ones waiting long, FAILED ones whose retry is due, RUNNING ones stuck.
 
     A message may have been lost (a process died between creating a run and sending it,
@@ -225,32 +225,4 @@ async def due_for_sending(runtime: Runtime) -> list[tuple[int, timedelta | None]
                 ).limit(1000)
             )
         ).all()
-    return [(run_id, None) for (run_id,) in rows]
-
-
-@dataclass
-class DryRun:
-    matches: bool
-    reasons: list[str]
-    actions: list[str]
-
-
-async def dry_run(session: Any, rule: AutomationRule, event: Event) -> DryRun:
-    """What the rule would do for the event, now, without doing it."""
-    reasons: list[str] = []
-    if not listens_to(rule, event):
-        reasons.append(f"The rule listens to {rule.event_type!r}, not {event.type!r}.")
-    if not rule.enabled:
-        reasons.append("The rule is disabled.")
-    names = await names_for(session, event, rule)
-    if rule.trigger_filter and not holds(rule.trigger_filter, "", names):
-        reasons.append("The trigger's filter does not hold for this event.")
-    if rule.condition and not holds((), rule.condition, names):
-        reasons.append(f"The condition does not hold: {rule.condition}")
-    actions = []
-    for action in rule.actions:
-        try:
-            actions.append(describe(action, names))
-        except Exception as error:  # noqa: BLE001 - a dry run reports, it does not fail
-            actions.append(f"{action.get('type')}: cannot be prepared ({error})")
-    return DryRun(not reasons, reasons, actions)
+    return [run_id for (run_id,) in rows]

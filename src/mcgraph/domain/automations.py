@@ -317,3 +317,33 @@ def _plain(value: Any) -> Any:
     if isinstance(value, datetime | date):
         return value.isoformat()
     return value
+
+
+@dataclass
+class DryRun:
+    matches: bool
+    reasons: list[str]
+    actions: list[str]
+
+
+async def dry_run(session: Any, rule: AutomationRule, event: Event) -> DryRun:
+    """What the rule would do for the event, now, without doing it."""
+    from mcgraph.domain.automation_actions import describe
+
+    reasons: list[str] = []
+    if not listens_to(rule, event):
+        reasons.append(f"The rule listens to {rule.event_type!r}, not {event.type!r}.")
+    if not rule.enabled:
+        reasons.append("The rule is disabled.")
+    names = await names_for(session, event, rule)
+    if rule.trigger_filter and not holds(rule.trigger_filter, "", names):
+        reasons.append("The trigger's filter does not hold for this event.")
+    if rule.condition and not holds((), rule.condition, names):
+        reasons.append(f"The condition does not hold: {rule.condition}")
+    actions = []
+    for action in rule.actions:
+        try:
+            actions.append(describe(action, names))
+        except Exception as error:  # noqa: BLE001 - a dry run reports, it does not fail
+            actions.append(f"{action.get('type')}: cannot be prepared ({error})")
+    return DryRun(not reasons, reasons, actions)

@@ -36,7 +36,6 @@ class Relay:
         self.bus = bus
         self.hub = hub
         self.clock = clock
-        self.published = 0
         self._pending: dict[int, int] = {}
         self._ids: list[int] = []
         self._wake = asyncio.Event()
@@ -124,4 +123,3 @@ class Relay:
             chunk = list(ids[start : start + MARK_BATCH])
             async with self.database.transaction() as session:
                 await session.execute(update(Event).where(Event.id.in_(chunk)).values(published_at=now))
-        self.published += len(ids)
