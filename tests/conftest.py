@@ -12,118 +12,50 @@ in-process bus otherwise, unless ``MCGRAPH_TEST_REQUIRE_REDIS=1`` (set in CI).
 
 from __future__ import annotations
 
-import asyncio
 import os
-import shutil
-import socket
 import uuid
-from concurrent.futures import ThreadPoolExecutor
 from collections.abc import AsyncIterator, Iterator
-from datetime import UTC, datetime
-from pathlib import Path
-from urllib.parse import urlsplit
 from typing import Any
+from urllib.parse import urlsplit
 
 import httpx
 import pytest
-from sqlalchemy import text
-from sqlalchemy.ext.asyncio import create_async_engine
-from sqlalchemy.pool import NullPool
 
 from mcgraph.app import create_app
-from mcgraph.db import Base, Database
-from mcgraph.db.migrate import upgrade
+from mcgraph.db import Database
 from mcgraph.db.models import Role
-from mcgraph.domain import tenancy, tokens
 from mcgraph.domain.clock import FrozenClock
 from mcgraph.settings import Settings
+from mcgraph.testing import START, reachable
+from mcgraph.testing import issue_token as make_token
 from tests.live import serving
 
-POSTGRES_ADMIN_URL = os.environ.get("MCGRAPH_TEST_POSTGRES_URL", "postgresql+asyncpg://postgres@127.0.0.1:5432/test")
-REQUIRE_POSTGRES = os.environ.get("MCGRAPH_TEST_REQUIRE_POSTGRES") == "1"
+# The databases (``mcgraph_database_url``: SQLite and PostgreSQL, empty and migrated)
+# come from mcgraph.testing, as plugins' tests get them.
+
 REDIS_URL = os.environ.get("MCGRAPH_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
 REQUIRE_REDIS = os.environ.get("MCGRAPH_TEST_REQUIRE_REDIS") == "1"
 RABBITMQ_URL = os.environ.get("MCGRAPH_TEST_RABBITMQ_URL", "amqp://guest:guest@127.0.0.1:5672/")
 REQUIRE_RABBITMQ = os.environ.get("MCGRAPH_TEST_REQUIRE_RABBITMQ") == "1"
-START = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
 
-
-def _reachable(host: str, port: int) -> bool:
-    try:
-        with socket.create_connection((host, port), timeout=1):
-            return True
-    except OSError:
-        return False
-
-
-@pytest.fixture(scope="session")
-def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    path = tmp_path_factory.mktemp("template") / "template.db"
-    upgrade(f"sqlite+aiosqlite:///{path}")
-    return path
-
-
-@pytest.fixture(scope="session")
-def postgres_database() -> Iterator[str]:
-    """A database of its own for this test session, migrated to head, dropped at the end."""
-    if not _reachable("127.0.0.1", 5432):
-        if REQUIRE_POSTGRES:
-            pytest.fail("PostgreSQL is required (MCGRAPH_TEST_REQUIRE_POSTGRES=1) but 127.0.0.1:5432 is down")
-        pytest.skip("PostgreSQL is not reachable on 127.0.0.1:5432")
-    name = f"mcgraph_test_{uuid.uuid4().hex[:12]}"
-    _in_thread(_admin(f'CREATE DATABASE "{name}"'))
-    url = POSTGRES_ADMIN_URL.rsplit("/", 1)[0] + f"/{name}"
-    try:
-        upgrade(url)
-        yield url
-    finally:
-        _in_thread(_admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-
-
-def _in_thread(coro: Any) -> Any:
-    """Run a coroutine to completion from sync code that may sit inside a running loop."""
-    with ThreadPoolExecutor(1) as pool:
-        return pool.submit(asyncio.run, coro).result()
-
-
-async def _admin(statement: str) -> None:
-    engine = create_async_engine(POSTGRES_ADMIN_URL, isolation_level="AUTOCOMMIT")
-    try:
-        async with engine.connect() as conn:
-            await conn.execute(text(statement))
-    finally:
-        await engine.dispose()
-
-
-@pytest.fixture(params=["sqlite", "postgresql"])
-async def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[str]:
-    """The URL of an empty, migrated database for this test alone."""
-    if request.param == "sqlite":
-        path = tmp_path / "mcgraph.db"
-        shutil.copy(request.getfixturevalue("sqlite_template"), path)
-        yield f"sqlite+aiosqlite:///{path}"
-        return
-    url = request.getfixturevalue("postgres_database")
-    # DELETE beats TRUNCATE on tables this small: no file work, no exclusive locks.
-    engine = create_async_engine(url, poolclass=NullPool)
-    try:
-        async with engine.begin() as conn:
-            raw = await conn.get_raw_connection()
-            await raw.driver_connection.execute(";".join(f'DELETE FROM "{t.name}"' for t in reversed(Base.metadata.sorted_tables)))
-    finally:
-        await engine.dispose()
-    yield url
+__all__ = ["START", "make_token"]
 
 
 @pytest.fixture
-def clock() -> FrozenClock:
-    return FrozenClock(START)
+def database_url(mcgraph_database_url: str) -> str:
+    """The URL of an empty, migrated database for this test alone ([sqlite], [postgresql])."""
+    return mcgraph_database_url
+
+
+@pytest.fixture
+def clock(mcgraph_clock: FrozenClock) -> FrozenClock:
+    return mcgraph_clock
 
 
 def _service(url: str, default_port: int, required: bool, variable: str) -> str | None:
     """``url`` when its server answers; None otherwise, or a failure when ``variable`` requires it."""
     parts = urlsplit(url)
-    if _reachable(parts.hostname or "127.0.0.1", parts.port or default_port):
+    if reachable(parts.hostname or "127.0.0.1", parts.port or default_port):
         return url
     if required:
         pytest.fail(f"{url} is required ({variable}=1) but does not answer")
@@ -203,16 +135,6 @@ class GraphQLClient:
 @pytest.fixture
 def gql(http: httpx.AsyncClient) -> GraphQLClient:
     return GraphQLClient(http)
-
-
-async def make_token(database: Database, org: str, email: str, role: Role, *, now: datetime = START) -> str:
-    """Create the organisation, user and membership as needed; return a token's secret."""
-    async with database.transaction() as session:
-        organization = await tenancy.ensure_organization(session, org)
-        user = await tenancy.ensure_user(session, email)
-        await tenancy.ensure_membership(session, organization, user, role)
-        _, secret = await tokens.issue(session, organization_id=organization.id, user_id=user.id, name="test", now=now)
-        return secret
 
 
 @pytest.fixture

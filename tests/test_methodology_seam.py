@@ -117,7 +117,7 @@ async def test_task_transition_refused_by_plugin(gated_gql, acme):
 async def test_methodologies_query_lists_stages_gates_and_states(gated_gql, acme):
     data = await gated_gql.data("{ methodologies { key plugin stages { key gated } states { key category } } }", token=acme[Role.VIEWER])
     by_key = {m["key"]: m for m in data["methodologies"]}
-    assert set(by_key) == {"simple", "gated"}
+    assert {"simple", "gated"} <= set(by_key)
     assert [s["gated"] for s in by_key["gated"]["stages"]] == [False, True, True]
     assert by_key["simple"]["plugin"] == "default"
 
@@ -141,4 +141,4 @@ def test_two_plugins_declaring_one_methodology_key_is_an_error():
 
 def test_disabling_a_plugin_removes_its_methodology():
     plugins = Plugins(create_plugin_manager(extra={"gate": GatePlugin()}, block=["gate"]))
-    assert set(plugins.methodologies) == {"simple"}
+    assert "gate" not in plugins.names() and "gated" not in plugins.methodologies and "simple" in plugins.methodologies

@@ -161,6 +161,7 @@ async def test_events_resume_from_a_cursor_without_gap_or_duplicate(live, acme):
         assert cursors == logged
 
 
+@pytest.mark.timeout(300)  # 1,020 writes through HTTP: about 100 s on a busy two-core machine
 async def test_no_event_of_another_organisation_reaches_a_subscriber(live, acme, globex):
     async with Http(live.url) as http:
         web = await create_project(http, acme[Role.MANAGER], "WEB")

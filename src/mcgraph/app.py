@@ -32,7 +32,7 @@ def create_app(
 ) -> Starlette:
     """The mcgraph app; ``clock`` and extra ``plugins`` (name -> plugin) are for tests and embedders."""
     runtime = Runtime.from_settings(settings, clock=clock, plugins=plugins)
-    graphql = GraphQLView(runtime, build_schema())
+    graphql = GraphQLView(runtime, build_schema(runtime.plugins))
 
     async def healthz(_: Request) -> JSONResponse:
         return JSONResponse({"status": "ok"})

@@ -257,8 +257,11 @@ def token_revoke(secret: str) -> None:
 def export_schema(check: bool, path: Path) -> None:
     """Write the GraphQL schema (SDL) to schema/schema.graphql."""
     from mcgraph.api.schema import build_schema
+    from mcgraph.plugins.manager import Plugins, create_plugin_manager
 
-    sdl = build_schema().as_str() + "\n"
+    settings = _settings()
+    plugins = Plugins(create_plugin_manager(allow=settings.plugins, block=settings.disable_plugins))
+    sdl = build_schema(plugins).as_str() + "\n"
     if check:
         current = path.read_text() if path.exists() else ""
         if current != sdl:
@@ -285,12 +288,14 @@ def list_plugins() -> None:
     plugins = Plugins(create_plugin_manager(allow=settings.plugins, block=settings.disable_plugins))
     versions = {ep.name: (ep.dist.version if ep.dist else "?") for ep in entry_points(group=ENTRY_POINT_GROUP)}
     for name, plugin in plugins.pm.list_name_plugin():
+        if plugin is None:  # blocked: listed as disabled below
+            continue
         hooks = sorted(h.name for h in plugins.pm.get_hookcallers(plugin) or ())
         methodologies = sorted(m.key for m in plugins.methodologies.values() if m.plugin == name)
         click.echo(f"{name} {versions.get(name, 'built-in')}")
         click.echo(f"  hooks: {', '.join(hooks) or '-'}")
         click.echo(f"  methodologies: {', '.join(methodologies) or '-'}")
-    blocked = sorted(n for n in versions if plugins.pm.is_blocked(n) or n not in plugins.names())
+    blocked = sorted(n for n in versions if plugins.pm.is_blocked(n) or not plugins.pm.has_plugin(n))
     if blocked:
         click.echo(f"disabled: {', '.join(blocked)}")
 

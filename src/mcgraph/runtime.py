@@ -40,6 +40,10 @@ class Runtime:
         self.hub = Hub(self.database)
         self.relay = Relay(self.database, self.bus, self.hub, self.clock)
         self.database.on_commit = self.relay.committed
+        if self.plugins.observers:
+            from mcgraph.events.observers import notify
+
+            self.relay.observers = lambda ids: notify(self, ids)
 
     @classmethod
     def from_settings(

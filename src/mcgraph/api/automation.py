@@ -8,7 +8,6 @@ webhook's ``secret`` is never shown again once saved.
 from __future__ import annotations
 
 import asyncio
-import enum
 from datetime import datetime
 from typing import Any
 
@@ -33,15 +32,19 @@ from mcgraph.domain.permissions import Action
 strawberry.enum(TriggerKind, name="TriggerKind", description="What starts an automation rule.")
 strawberry.enum(AutomationRunState, name="AutomationRunState", description="Where one run of a rule for one event stands.")
 
-AutomationActionType = strawberry.enum(
-    enum.Enum("AutomationActionType", {name.upper(): name for name in ACTIONS}),  # type: ignore[misc]
-    name="AutomationActionType",
-    description="A built-in action (see docs/automations.md for each one's params).",
-)
 
 # action params that hold ids, and the type of object they name
 _ID_PARAMS = {"taskId": "Task", "projectId": "Project", "assigneeId": "User"}
 _HIDDEN = "********"
+
+
+def _type_in(name: str) -> str:
+    """mcgraph's actions are spelled ADD_COMMENT in the API and add_comment inside; plugins' as declared."""
+    return name.lower() if name.lower() in ACTIONS else name
+
+
+def _type_out(name: str) -> str:
+    return name.upper() if name in ACTIONS else name
 
 
 def _params_in(params: dict[str, Any] | None, index: int) -> dict[str, Any]:
@@ -84,7 +87,7 @@ class AutomationTrigger:
 
 @strawberry.type
 class AutomationAction:
-    type: AutomationActionType  # type: ignore[valid-type]
+    type: str = strawberry.field(description="The action type: `automationCatalog` lists them with their params.")
     params: JSON
 
 
@@ -110,7 +113,7 @@ class AutomationRule(Node):
 
     @strawberry.field
     def actions(self, root: strawberry.Parent[m.AutomationRule]) -> list[AutomationAction]:
-        return [AutomationAction(type=AutomationActionType(a["type"]), params=_params_out(a.get("params") or {})) for a in root.actions]
+        return [AutomationAction(type=_type_out(a["type"]), params=_params_out(a.get("params") or {})) for a in root.actions]
 
     @strawberry.field
     async def created_by(self, root: strawberry.Parent[m.AutomationRule], info: strawberry.Info) -> User | None:
@@ -120,7 +123,7 @@ class AutomationRule(Node):
 @strawberry.type
 class AutomationActionResult:
     index: int
-    type: AutomationActionType  # type: ignore[valid-type]
+    type: str
     status: str = strawberry.field(description="`done` or `failed`.")
     output: JSON | None
     error: str | None
@@ -155,7 +158,7 @@ class AutomationRun(Node):
     def results(self, root: strawberry.Parent[m.AutomationRun]) -> list[AutomationActionResult]:
         return [
             AutomationActionResult(
-                index=r["index"], type=AutomationActionType(r["type"]), status=r["status"], output=r.get("output"), error=r.get("error")
+                index=r["index"], type=_type_out(r["type"]), status=r["status"], output=r.get("output"), error=r.get("error")
             )
             for r in root.results
         ]
@@ -201,7 +204,7 @@ class AutomationTriggerInput:
 
 @strawberry.input
 class AutomationActionInput:
-    type: AutomationActionType  # type: ignore[valid-type]
+    type: str = strawberry.field(description="An action type: mcgraph's in capitals (`SET_TASK_STATE`), a plugin's as it declares it (`agile.add_to_active_sprint`).")
     params: JSON | None = strawberry.field(default=None, description="The action's params (see docs/automations.md); none: {}.")
 
 
@@ -304,7 +307,7 @@ def _spec(input: CreateAutomationRuleInput) -> automations.RuleSpec:
         schedule_cron=trigger.cron,
         schedule_timezone=trigger.timezone,
         condition=input.condition,
-        actions=[{"type": a.type.value, "params": _params_in(a.params, i)} for i, a in enumerate(input.actions)],
+        actions=[{"type": _type_in(a.type), "params": _params_in(a.params, i)} for i, a in enumerate(input.actions)],
     )
 
 
@@ -340,6 +343,10 @@ class AutomationQuery:
             page = await paginate(session, stmt, [SortKey(run.id, descending=True)], window(info, first, after, None, None))
         return Connection.of(page, info.context.scope)
 
+    @query(Action.PROJECT_READ, description="The actions, trigger event types and condition functions rules can use here.")
+    def automation_catalog(self, info: strawberry.Info) -> AutomationCatalog:
+        return _catalog(info.context.runtime.plugins)
+
     @query(Action.PROJECT_READ, description="What the rule would do for the event, now, without doing anything.")
     async def dry_run_automation_rule(self, info: strawberry.Info, rule_id: strawberry.ID, event_id: strawberry.ID) -> AutomationDryRun:
         rule = await info.context.loaders.by_id(m.AutomationRule).load(pk_of(rule_id, "AutomationRule", field="ruleId"))
@@ -347,8 +354,53 @@ class AutomationQuery:
         if rule is None or event is None:
             raise NotFound("No such rule or event.")
         async with info.context.read() as session:
-            result = await automations.dry_run(session, rule, event)
+            result = await automations.dry_run(session, rule, event, info.context.runtime.plugins)
         return AutomationDryRun(matches=result.matches, reasons=result.reasons, actions=result.actions)
+
+
+@strawberry.type(description="An action rules may run, with its params.")
+class AutomationActionKind:
+    type: str
+    required_params: list[str]
+    optional_params: list[str]
+    plugin: str | None = strawberry.field(description="The plugin that declared it; null for mcgraph's own.")
+    description: str
+
+
+@strawberry.type(description="An event type rules may listen to.")
+class AutomationTriggerKind:
+    event_type: str
+    plugin: str | None
+    description: str
+
+
+@strawberry.type(description="A function conditions may call.")
+class AutomationFunction:
+    name: str
+    plugin: str | None
+    description: str
+
+
+@strawberry.type(description="Everything rules can be made of here: actions, trigger event types, condition functions.")
+class AutomationCatalog:
+    actions: list[AutomationActionKind]
+    triggers: list[AutomationTriggerKind]
+    functions: list[AutomationFunction]
+
+
+def _catalog(plugins: Any) -> AutomationCatalog:
+    actions = [
+        AutomationActionKind(type=_type_out(name), required_params=list(kind.required), optional_params=list(kind.optional), plugin=None, description="see docs/automations.md")
+        for name, kind in ACTIONS.items()
+    ]
+    actions += [
+        AutomationActionKind(type=a.type, required_params=list(a.required), optional_params=list(a.optional), plugin=a.plugin, description=a.description)
+        for a in plugins.actions.values()
+    ]
+    triggers = [AutomationTriggerKind(event_type=t, plugin=None, description="") for t in automations.CORE_EVENT_TYPES]
+    triggers += [AutomationTriggerKind(event_type=t.event_type, plugin=t.plugin, description=t.description) for t in plugins.triggers.values()]
+    functions = [AutomationFunction(name=c.name, plugin=c.plugin, description=c.description) for c in plugins.conditions.values()]
+    return AutomationCatalog(actions=actions, triggers=triggers, functions=functions)
 
 
 @strawberry.type

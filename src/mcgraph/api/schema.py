@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 import strawberry
 from strawberry.schema.config import StrawberryConfig
 from strawberry.tools import merge_types
+from strawberry.types.base import StrawberryObjectDefinition
+from strawberry.types.field import StrawberryField
 
 from mcgraph.api import automation
 from mcgraph.api.automation import AutomationMutation, AutomationQuery
@@ -15,6 +18,7 @@ from mcgraph.api.context import OperationScopeExtension
 from mcgraph.api.errors import ErrorPolicyExtension
 from mcgraph.api.events import EventsQuery
 from mcgraph.api.limits import DocumentLimitsExtension
+from mcgraph.api.plugin_fields import plugin_fields, plugin_roots
 from mcgraph.api.processes import types as process_types
 from mcgraph.api.processes.mutations import ProcessesMutation
 from mcgraph.api.processes.queries import ProcessesQuery
@@ -30,6 +34,9 @@ from mcgraph.api.tenancy import types as tenancy_types
 from mcgraph.api.tenancy.mutations import TenancyMutation
 from mcgraph.api.tenancy.queries import TenancyQuery
 
+if TYPE_CHECKING:
+    from mcgraph.plugins.manager import Plugins
+
 
 def node_types(*modules: object) -> list[type]:
     """Every Node type the modules declare, so that ``node(id:)`` can return any of them."""
@@ -41,14 +48,30 @@ def node_types(*modules: object) -> list[type]:
     ]
 
 
-def build_schema() -> strawberry.Schema:
-    query = merge_types("Query", (TenancyQuery, ProjectsQuery, DashboardQuery, ProcessesQuery, EventsQuery, AutomationQuery))
-    mutation = merge_types("Mutation", (TenancyMutation, ProjectsMutation, CollabMutation, ProcessesMutation, AutomationMutation))
-    return strawberry.Schema(
-        query=query,
-        mutation=mutation,
-        subscription=Subscription,
-        types=[Node, *node_types(tenancy_types, project_types, collab_types, process_types, automation)],
+class Schema(strawberry.Schema):
+    """mcgraph's schema: the core types, plus the fields plugins add to them."""
+
+    def __init__(self, *args: object, added_fields: dict[str, list[StrawberryField]], **options: object) -> None:
+        self.added_fields = added_fields  # read while the base class converts the types
+        super().__init__(*args, **options)  # type: ignore[arg-type]
+
+    def get_fields(self, type_definition: StrawberryObjectDefinition) -> list[StrawberryField]:
+        fields = super().get_fields(type_definition)
+        added = self.added_fields.get(type_definition.name)
+        return [*fields, *added] if added else fields
+
+
+def build_schema(plugins: Plugins | None = None) -> strawberry.Schema:
+    """The schema, with what the enabled ``plugins`` contribute (see ``mcgraph_graphql``)."""
+    contributions = plugins.graphql if plugins is not None else []
+    roots = plugin_roots(contributions)
+    core_types = node_types(tenancy_types, project_types, collab_types, process_types, automation)
+    return Schema(
+        query=merge_types("Query", roots.query((TenancyQuery, ProjectsQuery, DashboardQuery, ProcessesQuery, EventsQuery, AutomationQuery))),
+        mutation=merge_types("Mutation", roots.mutation((TenancyMutation, ProjectsMutation, CollabMutation, ProcessesMutation, AutomationMutation))),
+        subscription=merge_types("Subscription", roots.subscription((Subscription,))),
+        types=[Node, *core_types, *roots.types],
         extensions=[ErrorPolicyExtension, DocumentLimitsExtension, OperationScopeExtension],
         config=StrawberryConfig(auto_camel_case=True, scalar_map={datetime: AWARE_DATETIME}),
+        added_fields=plugin_fields(contributions, {t.__name__: t for t in core_types}),
     )

@@ -131,7 +131,7 @@ async def execute(runtime: Runtime, run_id: int) -> Outcome | None:
         names = await names_for(session, event, rule)
     organization_id = run.organization_id
     try:
-        if rule.condition and not holds((), rule.condition, names):
+        if rule.condition and not holds((), rule.condition, names, runtime.plugins):
             return await _finish(runtime, run_id, AutomationRunState.SKIPPED, None)
     except Exception as error:  # noqa: BLE001
         return await _finish(runtime, run_id, AutomationRunState.DEAD, f"The condition could not be checked: {error}")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import os
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -29,8 +30,15 @@ def migrations_dir() -> Path:
 
 
 def alembic_config(database_url: str) -> Config:
+    """Alembic's configuration: the core revisions plus every installed plugin's branch."""
+    from mcgraph.plugins.manager import migration_folders
+
+    here = migrations_dir()
+    locations = [here / "versions", *migration_folders()]
     config = Config()
-    config.set_main_option("script_location", str(migrations_dir()))
+    config.set_main_option("script_location", str(here))
+    config.set_main_option("path_separator", "os")
+    config.set_main_option("version_locations", os.pathsep.join(str(p).replace("%", "%%") for p in locations))
     config.set_main_option("sqlalchemy.url", database_url.replace("%", "%%"))
     return config
 
@@ -71,9 +79,36 @@ async def current_revisions(engine: AsyncEngine) -> set[str]:
         return set(await conn.run_sync(lambda c: MigrationContext.configure(c).get_current_heads()))
 
 
+def pending_revisions(database_url: str, current: set[str]) -> list[str]:
+    """The revisions an upgrade to ``heads`` would apply to a database at ``current``.
+
+    A plugin branch ``depends_on`` a core revision, so the database may record only the
+    plugin's head where the script has two: what counts is whether every revision
+    under the heads is under what the database records, dependencies included.
+    """
+    script = ScriptDirectory.from_config(alembic_config(database_url))
+    done = _under(script, current)
+    return sorted(_under(script, set(script.get_heads())) - done)
+
+
+def _under(script: ScriptDirectory, revisions: set[str]) -> set[str]:
+    """``revisions`` and every revision they follow or depend on."""
+    found: set[str] = set()
+    pending = list(revisions)
+    while pending:
+        revision = script.get_revision(pending.pop())
+        if revision is None or revision.revision in found:
+            continue
+        found.add(revision.revision)
+        for linked in (revision.down_revision, revision.dependencies):
+            pending.extend([linked] if isinstance(linked, str) else linked or ())
+    return found
+
+
 async def check_current(engine: AsyncEngine, database_url: str) -> None:
-    current, heads = await current_revisions(engine), head_revisions(database_url)
-    if current != heads:
+    current = await current_revisions(engine)
+    if pending_revisions(database_url, current):
+        heads = head_revisions(database_url)
         raise SchemaOutOfDate(
             f"The database schema is at {sorted(current) or 'nothing'}, the newest is {sorted(heads)}: "
             "run `mcgraph migrate`."

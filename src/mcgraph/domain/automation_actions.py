@@ -37,21 +37,22 @@ from mcgraph.domain import comments, expressions, projects, runs, tasks
 from mcgraph.domain.errors import Problems, UserErrorCode
 from mcgraph.domain.processes import process_by_key
 from mcgraph.domain.unit import Unit
+from mcgraph.plugins import ActionCall, ActionFailed as PluginActionFailed, AutomationAction
+from mcgraph.plugins.manager import Plugins, maybe_await
 
 Names = Mapping[str, Any]
 
 
-class ActionFailed(Exception):
+class ActionFailed(PluginActionFailed):
     """An action could not take effect; ``retryable`` says whether trying again may help.
 
     ``records`` are rows to keep although the action's transaction is rolled back (the
-    log of a webhook attempt that failed).
+    log of a webhook attempt that failed). Plugins raise the base class,
+    :class:`mcgraph.plugins.ActionFailed`.
     """
 
     def __init__(self, message: str, *, retryable: bool = False, records: Sequence[Any] = ()) -> None:
-        super().__init__(message)
-        self.message = message
-        self.retryable = retryable
+        super().__init__(message, retryable=retryable)
         self.records = list(records)
 
 
@@ -172,13 +173,40 @@ ACTIONS: dict[str, ActionType] = {
 }
 
 
-def check_actions(actions: Sequence[Mapping[str, Any]], problems: Problems) -> None:
+def plugin_action(action: AutomationAction) -> ActionType:
+    """A plugin's action, run like the built-in ones: templates filled, failures mapped."""
+
+    async def run(unit: Unit, params: Mapping[str, Any], names: Names, key: str) -> dict[str, Any]:
+        from mcgraph.plugins.host import PluginUnit
+
+        filled = {name: _text(params, name, names) if name in action.templates else value for name, value in params.items()}
+        try:
+            output = await maybe_await(action.run(ActionCall(unit=PluginUnit(unit), params=filled, names=names, key=key)))
+        except ActionFailed:
+            raise
+        except PluginActionFailed as error:
+            raise ActionFailed(f"{action.plugin}: {error.message}", retryable=error.retryable) from error
+        return dict(output or {})
+
+    def describe(params: Mapping[str, Any], names: Names) -> str:
+        return action.describe(params, names) if action.describe else f"{action.type}: {action.description}"
+
+    return ActionType(tuple(action.required), tuple(action.optional), tuple(action.templates), run, describe)
+
+
+def action_types(plugins: Plugins) -> dict[str, ActionType]:
+    """Every action rules may use: mcgraph's and the enabled plugins'."""
+    return {**ACTIONS, **{name: plugin_action(action) for name, action in plugins.actions.items()}}
+
+
+def check_actions(actions: Sequence[Mapping[str, Any]], problems: Problems, plugins: Plugins) -> None:
     """Add a problem for each action that is unknown or has missing, unknown or bad params."""
+    kinds = action_types(plugins)
     for index, action in enumerate(actions):
         where = ["actions", str(index)]
-        kind = ACTIONS.get(str(action.get("type")))
+        kind = kinds.get(str(action.get("type")))
         if kind is None:
-            problems.add([*where, "type"], f"Unknown action {action.get('type')!r}; one of {', '.join(sorted(ACTIONS))}.", UserErrorCode.INVALID)
+            problems.add([*where, "type"], f"Unknown action {action.get('type')!r}; one of {', '.join(sorted(kinds))}.", UserErrorCode.INVALID)
             continue
         params = action.get("params") or {}
         if not isinstance(params, Mapping):
@@ -196,6 +224,10 @@ def check_actions(actions: Sequence[Mapping[str, Any]], problems: Problems) -> N
             except expressions.ExpressionError as error:
                 problems.add([*where, "params", name], error.message, UserErrorCode.BAD_EXPRESSION)
         _check_values(str(action["type"]), params, [*where, "params"], problems)
+        declared = plugins.actions.get(str(action["type"]))
+        if declared is not None and declared.check is not None:
+            for message in declared.check(params) or ():
+                problems.add([*where, "params"], str(message), UserErrorCode.INVALID)
 
 
 def _check_values(kind: str, params: Mapping[str, Any], where: list[str], problems: Problems) -> None:
@@ -215,11 +247,20 @@ def _check_values(kind: str, params: Mapping[str, Any], where: list[str], proble
         problems.add([*where, "url"], "A webhook URL starts with http:// or https://.", UserErrorCode.INVALID)
 
 
-def describe(action: Mapping[str, Any], names: Names) -> str:
+def _kind(plugins: Plugins, name: str) -> ActionType:
+    if name in ACTIONS:
+        return ACTIONS[name]
+    declared = plugins.actions.get(name)
+    if declared is None:
+        raise ActionFailed(f"The action {name!r} is not installed; enable the plugin that declares it.")
+    return plugin_action(declared)
+
+
+def describe(action: Mapping[str, Any], names: Names, plugins: Plugins) -> str:
     """What the action would do for ``names``, in words (for a dry run)."""
-    return ACTIONS[str(action["type"])].describe(action.get("params") or {}, names)
+    return _kind(plugins, str(action["type"])).describe(action.get("params") or {}, names)
 
 
 async def perform(unit: Unit, action: Mapping[str, Any], names: Names, key: str) -> dict[str, Any]:
     """Run one action in ``unit``; its output (ids it made or changed). ``key`` names the effect."""
-    return await ACTIONS[str(action["type"])].run(unit, action.get("params") or {}, names, key)
+    return await _kind(unit.plugins, str(action["type"])).run(unit, action.get("params") or {}, names, key)

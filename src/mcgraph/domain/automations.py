@@ -39,11 +39,24 @@ from mcgraph.domain.cron import CronError, parse_schedule
 from mcgraph.domain.errors import NotFound, Problems, UserError, UserErrorCode
 from mcgraph.domain.projects import check_version
 from mcgraph.domain.unit import Unit, changed
+from mcgraph.plugins.manager import Plugins
 
 SCHEDULED_EVENT = "automation.scheduled"
 OVERDUE_EVENT = "task.overdue"
 RUN_COMPLETED_EVENT = "process_run.completed"
 MAX_ACTIONS = 20
+
+# The event types mcgraph records: what EVENT rules can listen to, besides plugins' triggers.
+CORE_EVENT_TYPES = (
+    "project.created", "project.updated", "project.status_changed", "project.stage_changed", "project.health_changed",
+    "project.health_overridden", "project.archived", "project.unarchived", "project.member_added", "project.member_changed",
+    "project.member_removed", "project.became_process", "task.created", "task.updated", "task.state_changed", "task.moved",
+    "task.deleted", "task.overdue", "dependency.added", "dependency.removed", "milestone.created", "milestone.updated",
+    "milestone.deleted", "milestone.signed_off", "milestone.sign_off_revoked", "comment.added", "comment.deleted",
+    "time.logged", "time.updated", "time.deleted", "cost.added", "process.created", "process.updated", "process.steps_edited",
+    "process.published", "process.retired", "process.health_changed", "process.became_project", "process_run.started",
+    "process_run.decided", "process_run.completed", "event.raised", "automation.scheduled",
+)
 NAME_LENGTH = 200
 
 
@@ -84,7 +97,7 @@ def trigger_filter(spec: RuleSpec) -> list[dict[str, Any]]:
     return conditions
 
 
-def check_spec(spec: RuleSpec, problems: Problems) -> None:
+def check_spec(spec: RuleSpec, problems: Problems, plugins: Plugins) -> None:
     """Add a problem for everything wrong with ``spec``."""
     from mcgraph.domain.automation_actions import check_actions
 
@@ -105,7 +118,7 @@ def check_spec(spec: RuleSpec, problems: Problems) -> None:
         problems.add(["trigger", "filter"], error.message, UserErrorCode.BAD_EXPRESSION)
     if spec.condition.strip():
         try:
-            expressions.parse(spec.condition)
+            expressions.parse(spec.condition, functions_of(plugins))
         except expressions.ExpressionError as error:
             problems.add("condition", f"{error.message} (at {error.position})", UserErrorCode.BAD_EXPRESSION)
     if not spec.actions:
@@ -113,12 +126,12 @@ def check_spec(spec: RuleSpec, problems: Problems) -> None:
     elif len(spec.actions) > MAX_ACTIONS:
         problems.add("actions", f"A rule has at most {MAX_ACTIONS} actions.", UserErrorCode.INVALID)
     else:
-        check_actions(spec.actions, problems)
+        check_actions(spec.actions, problems, plugins)
 
 
 async def create_rule(unit: Unit, spec: RuleSpec) -> AutomationRule:
     problems = Problems()
-    check_spec(spec, problems)
+    check_spec(spec, problems, unit.plugins)
     await _check_unique(unit, problems, spec.name)
     await _check_process(unit, problems, spec.process_id)
     problems.raise_any()
@@ -139,7 +152,7 @@ async def update_rule(unit: Unit, rule_id: int, expected_version: int | None, sp
     rule = await get_rule(unit, rule_id)
     check_version(rule, expected_version)
     problems = Problems()
-    check_spec(spec, problems)
+    check_spec(spec, problems, unit.plugins)
     if spec.name.strip() != rule.name:
         await _check_unique(unit, problems, spec.name)
     await _check_process(unit, problems, spec.process_id)
@@ -298,11 +311,20 @@ async def names_for(session: Any, event: Event, rule: AutomationRule | None = No
     return names
 
 
-def holds(conditions: Sequence[Mapping[str, Any]], condition: str, names: Mapping[str, Any]) -> bool:
+def functions_of(plugins: Plugins) -> Mapping[str, Any] | None:
+    """The functions conditions may call: mcgraph's and the enabled plugins' (None: mcgraph's only)."""
+    if not plugins.conditions:
+        return None
+    return expressions.with_functions(
+        {name: c.function for name, c in plugins.conditions.items()}, {name: f"{name}(...): {c.description}" for name, c in plugins.conditions.items()}
+    )
+
+
+def holds(conditions: Sequence[Mapping[str, Any]], condition: str, names: Mapping[str, Any], plugins: Plugins | None = None) -> bool:
     """Whether a rule's filter and condition hold for ``names``."""
     if conditions and not expressions.structured(conditions).test(names):
         return False
-    return not condition or expressions.parse(condition).test(names)
+    return not condition or expressions.parse(condition, functions_of(plugins) if plugins else None).test(names)
 
 
 def _row(row: Any, columns: Sequence[str]) -> dict[str, Any] | None:
@@ -326,7 +348,7 @@ class DryRun:
     actions: list[str]
 
 
-async def dry_run(session: Any, rule: AutomationRule, event: Event) -> DryRun:
+async def dry_run(session: Any, rule: AutomationRule, event: Event, plugins: Plugins) -> DryRun:
     """What the rule would do for the event, now, without doing it."""
     from mcgraph.domain.automation_actions import describe
 
@@ -338,12 +360,12 @@ async def dry_run(session: Any, rule: AutomationRule, event: Event) -> DryRun:
     names = await names_for(session, event, rule)
     if rule.trigger_filter and not holds(rule.trigger_filter, "", names):
         reasons.append("The trigger's filter does not hold for this event.")
-    if rule.condition and not holds((), rule.condition, names):
+    if rule.condition and not holds((), rule.condition, names, plugins):
         reasons.append(f"The condition does not hold: {rule.condition}")
     actions = []
     for action in rule.actions:
         try:
-            actions.append(describe(action, names))
+            actions.append(describe(action, names, plugins))
         except Exception as error:  # noqa: BLE001 - a dry run reports, it does not fail
             actions.append(f"{action.get('type')}: cannot be prepared ({error})")
     return DryRun(not reasons, reasons, actions)

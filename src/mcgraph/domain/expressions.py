@@ -81,7 +81,7 @@ import math
 import re
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from decimal import Decimal
 from functools import lru_cache
@@ -746,9 +746,12 @@ class Access(Node):
 class Call(Node):
     function: str
     arguments: tuple[Node, ...]
+    # the function itself (a plugin's, or one of FUNCTIONS), looked up when parsed
+    implementation: _Function | None = field(default=None, compare=False, repr=False)
 
     def evaluate(self, context: Mapping[str, Any]) -> Any:
-        return FUNCTIONS[self.function].call(*(argument.evaluate(context) for argument in self.arguments))
+        function = self.implementation or FUNCTIONS[self.function]
+        return function.call(*(argument.evaluate(context) for argument in self.arguments))
 
     def children(self) -> tuple[Node, ...]:
         return self.arguments
@@ -902,8 +905,9 @@ _LEVELS = {
 class _Parser:
     """A recursive-descent parser, precedence climbing for operators, over one expression's tokens."""
 
-    def __init__(self, tokens: list[_Token]) -> None:
+    def __init__(self, tokens: list[_Token], functions: Mapping[str, _Function] = FUNCTIONS) -> None:
         self.tokens = tokens
+        self.functions = functions
         self.index = 0
         self.depth = 0
 
@@ -1091,9 +1095,9 @@ class _Parser:
         )
 
     def parse_call(self, name: _Token) -> Call:
-        function = FUNCTIONS.get(name.text)
+        function = self.functions.get(name.text)
         if function is None:
-            known = ", ".join(sorted(FUNCTIONS))
+            known = ", ".join(sorted(self.functions))
             raise _error(f"unknown function '{name.text}' (the functions are {known})", name.position)
         opening = self.advance()
         arguments: list[Node] = []
@@ -1111,7 +1115,7 @@ class _Parser:
             raise _error(f"{function.usage} takes {expected} argument{plural}, not {len(arguments)}", name.position)
         if name.text == "matches":
             _check_literal_pattern(arguments[1], positions[1])
-        return Call(name.text, tuple(arguments))
+        return Call(name.text, tuple(arguments), function)
 
 
 def _check_literal_pattern(pattern: Node, position: int) -> None:
@@ -1151,12 +1155,36 @@ class Expression:
         return frozenset(found)
 
 
-def parse(source: str) -> Expression:
-    """The expression in ``source``; :class:`ExpressionError` says where and why not."""
+def parse(source: str, functions: Mapping[str, _Function] | None = None) -> Expression:
+    """The expression in ``source``; :class:`ExpressionError` says where and why not.
+
+    ``functions`` (from :func:`with_functions`) adds plugins' functions to the built-ins.
+    """
     if len(source) > MAX_SOURCE_LENGTH:
         raise _error(f"expression longer than {MAX_SOURCE_LENGTH} characters", MAX_SOURCE_LENGTH)
     tokens, _ = _tokenize(source)
-    return Expression(source, _Parser(tokens).parse())
+    return Expression(source, _Parser(tokens, functions or FUNCTIONS).parse())
+
+
+def with_functions(added: Mapping[str, Callable[..., Any]], usage: Mapping[str, str]) -> Mapping[str, _Function]:
+    """The built-in functions plus ``added`` (name -> function of plain values).
+
+    An added function that raises gives null, so a condition using it does not hold.
+    """
+    table = dict(FUNCTIONS)
+    for name, function in added.items():
+        table[name] = _Function(0, None, _guarded(function), usage.get(name, f"{name}(...)"))
+    return table
+
+
+def _guarded(function: Callable[..., Any]) -> Callable[..., Any]:
+    def call(*arguments: Any) -> Any:
+        try:
+            return function(*arguments)
+        except Exception:  # noqa: BLE001 - a plugin's function failing makes the condition false
+            return None
+
+    return call
 
 
 # --- structured conditions ---

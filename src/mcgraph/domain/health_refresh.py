@@ -20,9 +20,10 @@ from sqlalchemy.orm.attributes import set_committed_value
 from mcgraph.db.models import Health, Project, ProjectStatus
 from mcgraph.domain.health import HealthReport, HealthThresholds, ProjectFacts, assess
 from mcgraph.domain.measure import TaskCounts, project_facts
-from mcgraph.domain.snapshots import project_info
+from mcgraph.domain.snapshots import project_info, project_milestones, project_tasks
 from mcgraph.domain.unit import Unit
 from mcgraph.plugins.manager import Plugins
+from mcgraph.plugins.types import HealthContext
 from mcgraph.settings import Settings
 
 CLOSED = frozenset({ProjectStatus.COMPLETED, ProjectStatus.CANCELLED})
@@ -75,8 +76,15 @@ async def assess_projects(
         report = HealthReport(Health.ON_TRACK, []) if project.status in CLOSED else assess(facts, limits)
         methodology = plugins.methodology(project.methodology)
         if methodology is not None and project.status not in CLOSED:
+            context = HealthContext(
+                today=today,
+                session=session,
+                tasks=lambda pid=project.id: project_tasks(session, pid),
+                milestones=lambda pid=project.id: project_milestones(session, pid),
+                settings=plugins.settings_of,
+            )
             replaced = await plugins.project_health(
-                methodology, project=project_info(project), facts=facts, default=report
+                methodology, project=project_info(project), facts=facts, default=report, context=context
             )
             report = replaced or report
         results[project.id] = ProjectAssessment(project.id, report, facts, counts)

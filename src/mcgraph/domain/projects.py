@@ -219,6 +219,7 @@ async def move_stage(unit: Unit, project_id: int, to_stage: str, expected_versio
         session=unit.session,
         tasks=lambda: snapshots.project_tasks(unit.session, project.id),
         milestones=lambda: snapshots.project_milestones(unit.session, project.id),
+        settings=unit.plugins.settings_of,
     )
     refusals = await unit.plugins.check_stage_move(move)
     if refusals:
@@ -227,6 +228,7 @@ async def move_stage(unit: Unit, project_id: int, to_stage: str, expected_versio
     project.updated_at = unit.now
     unit.record("project.stage_changed", project, project_id=project.id, changes=changes)
     await unit.session.flush()
+    await refresh_health(unit, [project.id])  # a methodology's health may depend on the stage
     return project
 
 

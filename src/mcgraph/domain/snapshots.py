@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Sequence
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -41,18 +42,42 @@ def task_info(task: Task, labels: tuple[str, ...] = ()) -> TaskInfo:
         completed_at=task.completed_at,
         milestone_id=task.milestone_id,
         labels=labels,
+        created_at=task.created_at,
+        start_date=task.start_date,
+        process_run_id=task.process_run_id,
+        parent_id=task.parent_id,
+    )
+
+
+def milestone_info(milestone: Milestone) -> MilestoneInfo:
+    return MilestoneInfo(
+        id=milestone.id,
+        project_id=milestone.project_id,
+        name=milestone.name,
+        due_date=milestone.due_date,
+        done=milestone.done,
+        signed_off_at=milestone.signed_off_at,
     )
 
 
 async def project_tasks(session: AsyncSession, project_id: int) -> list[TaskInfo]:
-    tasks = list(await session.scalars(select(Task).where(Task.project_id == project_id).order_by(Task.rank)))
+    return (await projects_tasks(session, [project_id]))[project_id]
+
+
+async def projects_tasks(session: AsyncSession, project_ids: Sequence[int]) -> dict[int, list[TaskInfo]]:
+    """Each project's tasks, in their order, in two statements for all the projects."""
+    ids = list(project_ids)
+    tasks = list(await session.scalars(select(Task).where(Task.project_id.in_(ids)).order_by(Task.rank)))
     labels: dict[int, list[str]] = defaultdict(list)
     rows = await session.execute(
-        select(TaskLabel.task_id, TaskLabel.name).join(Task, Task.id == TaskLabel.task_id).where(Task.project_id == project_id)
+        select(TaskLabel.task_id, TaskLabel.name).join(Task, Task.id == TaskLabel.task_id).where(Task.project_id.in_(ids))
     )
     for task_id, name in rows:
         labels[task_id].append(name)
-    return [task_info(t, tuple(sorted(labels[t.id]))) for t in tasks]
+    found: dict[int, list[TaskInfo]] = {pid: [] for pid in ids}
+    for t in tasks:
+        found[t.project_id].append(task_info(t, tuple(sorted(labels[t.id]))))  # type: ignore[index]
+    return found
 
 
 async def container_tasks(session: AsyncSession, task: Task) -> list[TaskInfo]:
@@ -64,8 +89,13 @@ async def container_tasks(session: AsyncSession, task: Task) -> list[TaskInfo]:
 
 
 async def project_milestones(session: AsyncSession, project_id: int) -> list[MilestoneInfo]:
-    rows = await session.scalars(select(Milestone).where(Milestone.project_id == project_id).order_by(Milestone.due_date, Milestone.id))
-    return [
-        MilestoneInfo(id=m.id, project_id=m.project_id, name=m.name, due_date=m.due_date, done=m.done, signed_off_at=m.signed_off_at)
-        for m in rows
-    ]
+    return (await projects_milestones(session, [project_id]))[project_id]
+
+
+async def projects_milestones(session: AsyncSession, project_ids: Sequence[int]) -> dict[int, list[MilestoneInfo]]:
+    ids = list(project_ids)
+    rows = await session.scalars(select(Milestone).where(Milestone.project_id.in_(ids)).order_by(Milestone.due_date, Milestone.id))
+    found: dict[int, list[MilestoneInfo]] = {pid: [] for pid in ids}
+    for m in rows:
+        found[m.project_id].append(milestone_info(m))
+    return found

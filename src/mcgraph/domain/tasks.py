@@ -20,7 +20,7 @@ from mcgraph.domain.projects import check_labels, check_version, get_project, me
 from mcgraph.domain.ranking import key_between
 from mcgraph.domain.schedule import ScheduleLink, find_cycle
 from mcgraph.domain.unit import Unit, changed
-from mcgraph.plugins.types import TaskTransition
+from mcgraph.plugins.types import Methodology, TaskTransition
 
 EDITABLE = {"title", "description", "assignee_id", "priority", "estimate_hours", "points", "start_date", "due_date", "milestone_id", "parent_id"}
 
@@ -91,6 +91,11 @@ async def create_task(
     )
     unit.session.add(task)
     await unit.session.flush()
+    if chosen.key != methodology.first_state.key:
+        # created straight into a later state: the plugins check it as a move from the first
+        refused = await _transition_refusals(unit, task, project, methodology, methodology.first_state.key, chosen.key)
+        if refused:
+            raise UserError(*refused)
     unit.session.add_all(TaskLabel(organization_id=task.organization_id, task_id=task.id, name=n) for n in clean_labels)
     unit.record("task.created", task, project_id=project.id, title=task.title, state=task.state, key=task_key(project, task))
     await unit.session.flush()
@@ -154,19 +159,7 @@ async def set_state(unit: Unit, task_id: int, state: str, *, force: bool = False
         if blockers:
             names = ", ".join(f"{task_key(project, b)} {b.title!r}" if project else repr(b.title) for b in blockers)
             problems.append(Problem(["state"], f"Finish its predecessors first: {names}.", UserErrorCode.BLOCKED_BY_DEPENDENCY))
-    transition = TaskTransition(
-        task=snapshots.task_info(task),
-        project=snapshots.project_info(project) if project else None,
-        methodology=methodology,
-        from_state=task.state,
-        to_state=target.key,
-        actor_id=unit.actor.user_id,
-        now=unit.now,
-        session=unit.session,
-        tasks=lambda: snapshots.container_tasks(unit.session, task),
-    )
-    refusals = await unit.plugins.check_task_transition(transition)
-    problems.extend(Problem(["state"], f"{r.plugin}: {r.reason}", UserErrorCode.TRANSITION_REFUSED) for r in refusals)
+    problems.extend(await _transition_refusals(unit, task, project, methodology, task.state, target.key))
     if problems:
         raise UserError(*problems)
     before = task.state_category
@@ -184,6 +177,26 @@ async def set_state(unit: Unit, task_id: int, state: str, *, force: bool = False
     if task.project_id:
         await refresh_health(unit, [task.project_id])
     return task
+
+
+async def _transition_refusals(
+    unit: Unit, task: Task, project: Project | None, methodology: Methodology, from_state: str, to_state: str
+) -> list[Problem]:
+    """What the plugins' ``mcgraph_check_task_transition`` say against this change of state."""
+    transition = TaskTransition(
+        task=snapshots.task_info(task),
+        project=snapshots.project_info(project) if project else None,
+        methodology=methodology,
+        from_state=from_state,
+        to_state=to_state,
+        actor_id=unit.actor.user_id,
+        now=unit.now,
+        session=unit.session,
+        tasks=lambda: snapshots.container_tasks(unit.session, task),
+        settings=unit.plugins.settings_of,
+    )
+    refusals = await unit.plugins.check_task_transition(transition)
+    return [Problem(["state"], f"{r.plugin}: {r.reason}", UserErrorCode.TRANSITION_REFUSED) for r in refusals]
 
 
 async def open_predecessors(unit: Unit, task: Task) -> list[Task]:

@@ -42,6 +42,8 @@ class Relay:
         self._seen_unpublished: set[int] = set()
         # automations' hook: called with the ids of committed events before they count as published
         self.dispatcher: Callable[[list[int]], Awaitable[None]] | None = None
+        # plugins' reactions (``mcgraph.events.observers``): called the same way, first
+        self.observers: Callable[[list[int]], Awaitable[None]] | None = None
 
     def committed(self, events: Iterable[Event]) -> None:
         """Note events that just committed; the relay's task publishes them."""
@@ -70,8 +72,7 @@ class Relay:
             self.hub.wake(organization_id, last)
         try:
             await self._publish(pending)
-            if self.dispatcher is not None:
-                await self.dispatcher(ids)
+            await self._hand_on(ids)
         except Exception:
             log.exception("publishing events failed; the sweep will publish them", events=len(ids))
             return
@@ -107,11 +108,16 @@ class Relay:
         for organization_id, event_id in last.items():
             self.hub.wake(organization_id, event_id)
         await self._publish(last)
-        if self.dispatcher is not None:
-            await self.dispatcher(list(stuck))
+        await self._hand_on(list(stuck))
         await self._mark(list(stuck))
         log.info("relay published events left behind", events=len(stuck))
         return len(stuck)
+
+    async def _hand_on(self, ids: list[int]) -> None:
+        if self.observers is not None:
+            await self.observers(ids)
+        if self.dispatcher is not None:
+            await self.dispatcher(ids)
 
     async def _publish(self, last: dict[int, int]) -> None:
         for organization_id, event_id in last.items():

@@ -9,15 +9,28 @@ both.
 from __future__ import annotations
 
 import inspect
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from importlib.metadata import entry_points
-from typing import Any
+from pathlib import Path
+from typing import Any, TypeVar
 
 import pluggy
+import pydantic
 
 from mcgraph.logs import get_logger
 from mcgraph.plugins import default, hookspecs
-from mcgraph.plugins.types import Methodology, Refusal, StageMove, TaskTransition
+from mcgraph.plugins.types import (
+    AutomationAction,
+    AutomationTrigger,
+    ConditionFunction,
+    GraphQLContribution,
+    Methodology,
+    Refusal,
+    StageMove,
+    TaskTransition,
+)
+
+T = TypeVar("T")
 
 ENTRY_POINT_GROUP = "mcgraph"
 BUILTIN_PLUGINS: dict[str, object] = {"default": default}
@@ -36,6 +49,7 @@ def create_plugin_manager(
 
     ``allow`` (when given) names the only plugins to load; ``block`` names plugins never
     to load. ``extra`` registers plugin objects by name, as tests and embedders do.
+    The default methodology's plugin is always loaded.
     """
     pm = pluggy.PluginManager(ENTRY_POINT_GROUP)
     pm.add_hookspecs(hookspecs)
@@ -60,12 +74,71 @@ def create_plugin_manager(
     return pm
 
 
+def migration_folders(extra: dict[str, object] | None = None) -> list[Path]:
+    """The Alembic folders of every installed plugin, enabled or not (see ``mcgraph_migrations``)."""
+    pm = create_plugin_manager(extra=extra)
+    folders = []
+    for impl in pm.hook.mcgraph_migrations.get_hookimpls():
+        folder = impl.function()
+        if folder is not None:
+            path = Path(folder)
+            if not path.is_dir():
+                raise PluginError(f"plugin {impl.plugin_name!r} names migrations in {path}, which is not a folder")
+            folders.append(path)
+    return folders
+
+
 class Plugins:
     """Calls the hooks of a plugin manager and combines their answers as documented."""
 
     def __init__(self, pm: pluggy.PluginManager) -> None:
         self.pm = pm
         self.methodologies = self._collect_methodologies()
+        self._settings = self._build_settings()
+        self.actions: dict[str, AutomationAction] = self._collect("mcgraph_automation_actions", "type", "automation action")
+        self.triggers: dict[str, AutomationTrigger] = self._collect("mcgraph_automation_triggers", "event_type", "trigger")
+        self.conditions: dict[str, ConditionFunction] = self._collect("mcgraph_automation_conditions", "name", "condition function")
+        self.graphql: list[tuple[str, GraphQLContribution]] = [
+            (impl.plugin_name, contribution)
+            for impl in self.pm.hook.mcgraph_graphql.get_hookimpls()
+            if (contribution := impl.function()) is not None
+        ]
+        self.observers = [(impl.plugin_name, impl.function) for impl in self.pm.hook.mcgraph_event.get_hookimpls()]
+
+    def _collect(self, hook: str, key: str, what: str) -> dict[str, Any]:
+        found: dict[str, Any] = {}
+        for impl in getattr(self.pm.hook, hook).get_hookimpls():
+            for item in impl.function() or ():
+                name = getattr(item, key)
+                if name in found:
+                    raise PluginError(f"{what} {name!r} is declared by both {found[name].plugin!r} and {impl.plugin_name!r}")
+                object.__setattr__(item, "plugin", impl.plugin_name)
+                found[name] = item
+        return found
+
+    def _build_settings(self) -> dict[type, Any]:
+        built: dict[type, Any] = {}
+        for impl in self.pm.hook.mcgraph_settings.get_hookimpls():
+            cls = impl.function()
+            if cls is None:
+                continue
+            try:
+                built[cls] = cls()
+            except pydantic.ValidationError as error:
+                problem = error.errors()[0]
+                where = ".".join(str(part) for part in problem["loc"])
+                raise PluginError(f"plugin {impl.plugin_name!r}: setting {where}: {problem['msg']}") from None
+        return built
+
+    def settings_of(self, cls: type[T]) -> T:
+        """The settings object of class ``cls``, as declared by ``mcgraph_settings``."""
+        try:
+            return self._settings[cls]
+        except KeyError:
+            raise PluginError(f"{cls.__name__} is not declared by any enabled plugin's mcgraph_settings") from None
+
+    def enabled(self) -> Iterator[tuple[str, object]]:
+        yield from self.pm.list_name_plugin()
 
     def _collect_methodologies(self) -> dict[str, Methodology]:
         found: dict[str, Methodology] = {}
@@ -85,7 +158,8 @@ class Plugins:
         return self.methodologies.get(key)
 
     def names(self) -> list[str]:
-        return [name for name, _ in self.pm.list_name_plugin()]
+        """The enabled plugins' names."""
+        return [name for name, plugin in self.pm.list_name_plugin() if plugin is not None]
 
     async def check_stage_move(self, move: StageMove) -> list[Refusal]:
         return await self._refusals(self.pm.hook.mcgraph_check_stage_move, move=move)
@@ -97,14 +171,17 @@ class Plugins:
         """The health report of the plugin that declared ``methodology``, or None."""
         for impl in self.pm.hook.mcgraph_project_health.get_hookimpls():
             if impl.plugin_name == methodology.plugin:
-                return await _maybe_await(impl.function(**kwargs))
+                try:
+                    return await call(impl, **kwargs)
+                except Exception:
+                    log.exception("plugin health hook failed; the default rules apply", plugin=impl.plugin_name)
         return None
 
     async def _refusals(self, hook: pluggy.HookCaller, **kwargs: Any) -> list[Refusal]:
         refusals: list[Refusal] = []
         for impl in hook.get_hookimpls():
             try:
-                reasons = await _maybe_await(impl.function(**kwargs))
+                reasons = await call(impl, **kwargs)
             except Exception:
                 log.exception("plugin check failed", plugin=impl.plugin_name, hook=hook.name)
                 refusals.append(Refusal(impl.plugin_name, "the plugin's check failed; see the server log"))
@@ -113,8 +190,13 @@ class Plugins:
         return refusals
 
 
-async def _maybe_await(value: Any) -> Any:
+async def maybe_await(value: Any) -> Any:
     return await value if inspect.isawaitable(value) else value
+
+
+async def call(impl: pluggy.HookImpl, **kwargs: Any) -> Any:
+    """Call one plugin's implementation with the arguments it asks for; await it if async."""
+    return await maybe_await(impl.function(**{name: kwargs[name] for name in impl.argnames}))
 
 
 def _check_methodology(methodology: Methodology, plugin: str) -> None:

@@ -6,13 +6,20 @@ that what a plugin sees is documented here and stays stable.
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal
-from typing import Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from mcgraph.db.models.enums import Health, ProjectStatus, StateCategory  # noqa: F401  (re-exported by mcgraph.plugins)
+from mcgraph.domain.health import HealthReason, HealthReport, ProjectFacts  # noqa: F401  (re-exported)
+
+if TYPE_CHECKING:
+    from mcgraph.plugins.host import PluginUnit
+
+T = TypeVar("T")
+SettingsOf = Callable[[type[T]], T]
 
 
 @dataclass(frozen=True, slots=True)
@@ -98,6 +105,10 @@ class TaskInfo:
     completed_at: datetime | None
     milestone_id: int | None
     labels: tuple[str, ...] = ()
+    created_at: datetime | None = None
+    start_date: date | None = None
+    process_run_id: int | None = None
+    parent_id: int | None = None  # set on subtasks; progress counts tasks without subtasks
 
 
 @dataclass(frozen=True, slots=True)
@@ -128,6 +139,7 @@ class StageMove:
     session: Any
     tasks: Callable[[], Awaitable[list[TaskInfo]]]
     milestones: Callable[[], Awaitable[list[MilestoneInfo]]]
+    settings: SettingsOf[Any] = field(default=lambda cls: cls())  # this plugin's settings object
 
 
 @dataclass(frozen=True, slots=True)
@@ -143,6 +155,46 @@ class TaskTransition:
     now: datetime
     session: Any
     tasks: Callable[[], Awaitable[list[TaskInfo]]]
+    settings: SettingsOf[Any] = field(default=lambda cls: cls())
+
+
+@dataclass(frozen=True, slots=True)
+class HealthContext:
+    """What a health hook may read beyond the facts: the project's tasks and milestones,
+    the session (for the plugin's own tables) and the plugin's settings."""
+
+    today: date
+    session: Any
+    tasks: Callable[[], Awaitable[list[TaskInfo]]]
+    milestones: Callable[[], Awaitable[list[MilestoneInfo]]]
+    settings: SettingsOf[Any] = field(default=lambda cls: cls())
+
+
+@dataclass(frozen=True, slots=True)
+class EventInfo:
+    """An event as plugins see it: ``task.state_changed`` about subject ``task`` 42.
+
+    ``data`` holds what the event type documents; ``data["changes"]`` is
+    ``{field: [before, after]}`` for changes.
+    """
+
+    id: int
+    type: str
+    organization_id: int
+    subject_type: str
+    subject_id: int
+    project_id: int | None
+    actor_id: int | None
+    occurred_at: datetime
+    data: Mapping[str, Any]
+    # the methodology of the project the event concerns (None when it concerns none):
+    # an observer of one methodology's projects can skip the others without a query
+    methodology: str | None = None
+
+    def change(self, name: str) -> tuple[Any, Any] | None:
+        """``(before, after)`` of field ``name`` when this event changed it."""
+        pair = (self.data.get("changes") or {}).get(name)
+        return (pair[0], pair[1]) if pair else None
 
 
 @dataclass(frozen=True, slots=True)
@@ -152,3 +204,93 @@ class Refusal:
     plugin: str
     reason: str
 
+
+
+# -- Automations -------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class ActionCall:
+    """One run of a plugin's automation action.
+
+    ``params`` are the rule's params for it, templates already filled in; ``names`` what
+    the rule's condition saw (``event``, ``task``, ``project``, ``run``, ``rule``);
+    ``key`` names this effect uniquely (rule, event, action), for idempotency: a run may
+    be retried, and an action that already took effect should not take it twice.
+    """
+
+    unit: PluginUnit
+    params: Mapping[str, Any]
+    names: Mapping[str, Any]
+    key: str
+
+
+@dataclass(frozen=True, slots=True)
+class AutomationAction:
+    """An action automation rules can run: ``{"type": type, "params": {...}}``.
+
+    ``run`` (may be async) does it in the unit's transaction and returns what it did
+    (ids, in a dict, shown on the automation run); raising
+    :class:`~mcgraph.plugins.ActionFailed` fails the action with that message. Params
+    named in ``templates`` may hold ``{{ expression }}`` parts. ``check`` returns what is
+    wrong with a rule's params, in words, when the rule is saved.
+    """
+
+    type: str
+    description: str
+    run: Callable[[ActionCall], Awaitable[Mapping[str, Any]] | Mapping[str, Any]]
+    required: Sequence[str] = ()
+    optional: Sequence[str] = ()
+    templates: Sequence[str] = ()
+    check: Callable[[Mapping[str, Any]], Sequence[str]] | None = None
+    describe: Callable[[Mapping[str, Any], Mapping[str, Any]], str] | None = None
+    plugin: str = field(default="", compare=False)  # filled in by mcgraph
+
+
+@dataclass(frozen=True, slots=True)
+class AutomationTrigger:
+    """An event type a plugin records, offered to rules as a trigger (``eventType``).
+
+    ``data`` documents the keys of the event's data, name -> meaning.
+    """
+
+    event_type: str
+    description: str
+    data: Mapping[str, str] = field(default_factory=dict)
+    plugin: str = field(default="", compare=False)
+
+
+@dataclass(frozen=True, slots=True)
+class ConditionFunction:
+    """A function rules may call in conditions and templates, e.g. ``wip_count(task)``.
+
+    ``function`` takes plain values (numbers, strings, lists, objects, None) and returns
+    one; it must not do I/O. A function that raises makes the condition false.
+    """
+
+    name: str
+    function: Callable[..., Any]
+    description: str
+    plugin: str = field(default="", compare=False)
+
+
+# -- GraphQL -------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class GraphQLContribution:
+    """What a plugin adds to the GraphQL schema.
+
+    ``query``, ``mutation`` and ``subscription`` are ``@strawberry.type`` classes whose
+    fields join the root types. ``fields`` maps a core type's name (``Project``,
+    ``Task``, ``Milestone``) to a ``@strawberry.type`` class whose fields are added to
+    that type; their resolvers get the object as a snapshot (``ProjectInfo``,
+    ``TaskInfo``, ``MilestoneInfo``) in ``self``. ``types`` lists types the schema
+    cannot reach through fields (nodes fetched only by ``node(id:)``).
+    """
+
+    query: type | None = None
+    mutation: type | None = None
+    subscription: type | None = None
+    fields: Mapping[str, type] = field(default_factory=dict)
+    types: Sequence[type] = ()
