@@ -1,0 +1,1 @@
+"""The agile methodology for mcgraph."""

@@ -1,0 +1,1 @@
+"""The kanban methodology for mcgraph."""

@@ -1,0 +1,1 @@
+"""The prince2 methodology for mcgraph."""
