@@ -1,0 +1,1 @@
+"""The review methodology for mcgraph: draft, review, published; publishing needs an approval."""
