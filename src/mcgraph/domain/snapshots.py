@@ -8,8 +8,8 @@ from collections.abc import Sequence
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from mcgraph.db.models import Milestone, Project, Task, TaskLabel
-from mcgraph.plugins.types import MilestoneInfo, ProjectInfo, TaskInfo
+from mcgraph.db.models import Event, Milestone, Project, Task, TaskLabel
+from mcgraph.plugins.types import EventInfo, MilestoneInfo, ProjectInfo, TaskInfo
 
 
 def project_info(project: Project) -> ProjectInfo:
@@ -46,6 +46,21 @@ def task_info(task: Task, labels: tuple[str, ...] = ()) -> TaskInfo:
         start_date=task.start_date,
         process_run_id=task.process_run_id,
         parent_id=task.parent_id,
+    )
+
+
+def event_info(event: Event, methodology: str | None = None) -> EventInfo:
+    return EventInfo(
+        id=event.id or 0,  # 0 until the session flushes it
+        type=event.type,
+        organization_id=event.organization_id,
+        subject_type=event.subject_type,
+        subject_id=event.subject_id,
+        project_id=event.project_id,
+        actor_id=event.actor_id,
+        occurred_at=event.occurred_at,
+        data=dict(event.data or {}),
+        methodology=methodology,
     )
 
 

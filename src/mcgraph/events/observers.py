@@ -17,27 +17,12 @@ from mcgraph.db.models import Event, Project
 from mcgraph.logs import get_logger
 from mcgraph.plugins.host import PluginUnit
 from mcgraph.plugins.manager import maybe_await
-from mcgraph.plugins.types import EventInfo
+from mcgraph.domain.snapshots import event_info
 
 if TYPE_CHECKING:
     from mcgraph.runtime import Runtime
 
 log = get_logger("mcgraph.observers")
-
-
-def event_info(event: Event, methodology: str | None = None) -> EventInfo:
-    return EventInfo(
-        methodology=methodology,
-        id=event.id,
-        type=event.type,
-        organization_id=event.organization_id,
-        subject_type=event.subject_type,
-        subject_id=event.subject_id,
-        project_id=event.project_id,
-        actor_id=event.actor_id,
-        occurred_at=event.occurred_at,
-        data=dict(event.data or {}),
-    )
 
 
 async def notify(runtime: Runtime, event_ids: Sequence[int]) -> None:

@@ -63,18 +63,7 @@ class PluginUnit:
         converted. Subscribers and automation rules see the event once it commits.
         """
         row = subject if hasattr(subject, "id") else _Subject(int(subject))
-        event = self._unit.record(event_type, row, project_id=project_id, **data)
-        return EventInfo(
-            id=event.id or 0,
-            type=event.type,
-            organization_id=event.organization_id,
-            subject_type=event.subject_type,
-            subject_id=event.subject_id,
-            project_id=event.project_id,
-            actor_id=event.actor_id,
-            occurred_at=event.occurred_at,
-            data=event.data,
-        )
+        return snapshots.event_info(self._unit.record(event_type, row, project_id=project_id, **data))
 
     async def project(self, project_id: int, *, field: str = "projectId") -> ProjectInfo:
         """The project, or a NOT_FOUND user error on ``field``."""

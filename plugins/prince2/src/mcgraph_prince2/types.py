@@ -14,7 +14,7 @@ from typing import Any
 
 import strawberry
 
-from mcgraph.plugins.graphql import Action, Node, field, global_id, node_type, request
+from mcgraph.plugins.graphql import Action, Node, User, field, node_type, request
 
 from mcgraph_prince2 import store
 from mcgraph_prince2.boundaries import effective_quorum
@@ -36,17 +36,8 @@ def _by_project(load: Callable[[Any, Sequence[int]], Any]) -> Callable[[Any, Seq
     return compute
 
 
-async def _person(info: strawberry.Info, user_id: int | None) -> Prince2Person | None:
-    if user_id is None:
-        return None
-    names = await request(info).batch("prince2.user_names", store.user_names).load(user_id)
-    return Prince2Person(id=global_id("User", user_id), name=names or "")
-
-
-@strawberry.type(description="A person as the PRINCE2 plugin names them: a User's global id and name.")
-class Prince2Person:
-    id: strawberry.ID
-    name: str
+async def _person(info: strawberry.Info, user_id: int | None) -> User | None:
+    return await request(info).load("User", user_id) if user_id is not None else None
 
 
 @node_type(BoardMember, description="A member of a project board, in a board role.")
@@ -55,7 +46,7 @@ class Prince2BoardMember(Node):
     user_id: strawberry.Private[int]
 
     @strawberry.field(description="Who sits on the board.")
-    async def user(self, info: strawberry.Info) -> Prince2Person | None:
+    async def user(self, info: strawberry.Info) -> User | None:
         return await _person(info, self.user_id)
 
 
@@ -67,7 +58,7 @@ class Prince2StageReport(Node):
     submitted_by_id: strawberry.Private[int | None]
 
     @strawberry.field(description="Who submitted it.")
-    async def submitted_by(self, info: strawberry.Info) -> Prince2Person | None:
+    async def submitted_by(self, info: strawberry.Info) -> User | None:
         return await _person(info, self.submitted_by_id)
 
 
@@ -80,7 +71,7 @@ class Prince2Approval(Node):
     user_id: strawberry.Private[int]
 
     @strawberry.field(description="The board member who approved.")
-    async def user(self, info: strawberry.Info) -> Prince2Person | None:
+    async def user(self, info: strawberry.Info) -> User | None:
         return await _person(info, self.user_id)
 
 

@@ -3,14 +3,14 @@ the ``setPhaseMilestone`` mutation. Resolvers stay thin: the rules live elsewher
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import date
 from decimal import Decimal
 from typing import Any
 
 import strawberry
 
 from mcgraph.plugins import ProjectInfo
-from mcgraph.plugins.graphql import Action, Payload, field, global_id, mutation, request
+from mcgraph.plugins.graphql import Action, Milestone, Payload, field, mutation, request
 
 from mcgraph_waterfall.evm import project_earned_value
 from mcgraph_waterfall.methodology import KEY
@@ -18,41 +18,27 @@ from mcgraph_waterfall.phases import PhaseView, link_phase, phase_views
 from mcgraph_waterfall.store import phase_records
 
 
-@strawberry.type(description="The milestone that closes a waterfall phase.")
-class WaterfallMilestone:
-    id: strawberry.ID = strawberry.field(description="The milestone's global id (a `Milestone` for `node(id:)`).")
-    name: str
-    due_date: date | None
-    signed_off_at: datetime | None
-
-
 @strawberry.type(description="A phase of a waterfall project: its milestone and how far its tasks are.")
 class WaterfallPhase:
     phase: str = strawberry.field(description="The phase's stage key, e.g. `design`.")
     name: str
-    milestone: WaterfallMilestone | None = strawberry.field(description="Null until `setPhaseMilestone` links one.")
     tasks_done: int = strawberry.field(description="Done tasks of the phase's milestone.")
     tasks_total: int = strawberry.field(description="All tasks of the phase's milestone.")
     signed_off: bool = strawberry.field(description="Whether the phase's milestone is signed off.")
     current: bool = strawberry.field(description="Whether the project is in this phase now.")
+    milestone_id: strawberry.Private[int | None]
+
+    @field(Action.PROJECT_READ, description="The milestone that closes the phase; null until `setPhaseMilestone` links one.")
+    async def milestone(self, info: strawberry.Info) -> Milestone | None:
+        return await request(info).load("Milestone", self.milestone_id) if self.milestone_id else None
 
     @classmethod
     def of(cls, view: PhaseView) -> WaterfallPhase:
         record = view.record
-        milestone = (
-            WaterfallMilestone(
-                id=global_id("Milestone", record.milestone_id),
-                name=record.milestone_name,
-                due_date=record.milestone_due,
-                signed_off_at=record.signed_off_at,
-            )
-            if record
-            else None
-        )
         return cls(
             phase=view.phase,
             name=view.name,
-            milestone=milestone,
+            milestone_id=record.milestone_id if record else None,
             tasks_done=record.tasks_done if record else 0,
             tasks_total=record.tasks_total if record else 0,
             signed_off=view.signed_off,
