@@ -71,7 +71,7 @@ async def test_an_internal_error_is_masked_and_logged(gql, acme, monkeypatch, js
 
 
 # The request id does not depend on the database: SQLite is enough.
-sqlite_only = pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
+sqlite_only = pytest.mark.parametrize("mcgraph_database_url", ["sqlite"], indirect=True)
 
 
 @sqlite_only

@@ -17,7 +17,7 @@ from mcgraph.app import create_app
 from mcgraph.db.models import Role
 from mcgraph.settings import Settings
 
-pytestmark = pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
+pytestmark = pytest.mark.parametrize("mcgraph_database_url", ["sqlite"], indirect=True)
 
 
 def refused(body: dict[str, Any], code: str) -> dict[str, Any]:

@@ -20,7 +20,7 @@ from tests.test_subscriptions import EVENTS, create_project, create_task
 QUIET = {"hub_poll_seconds": "0", "relay_sweep_seconds": "0", "health_sweep_seconds": "0", "schedule_seconds": "0"}
 BROKEN = {"redis": "redis://127.0.0.1:1/0", "postgresql": "postgresql://postgres@127.0.0.1:1/test"}
 
-postgres_only = pytest.mark.parametrize("database_url", ["postgresql"], indirect=True)
+postgres_only = pytest.mark.parametrize("mcgraph_database_url", ["postgresql"], indirect=True)
 
 
 def bus_url(kind: str, database_url: str, redis_url: str | None) -> str:
