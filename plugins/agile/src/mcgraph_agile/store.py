@@ -13,24 +13,13 @@ from dataclasses import dataclass
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from mcgraph.plugins.db import UTCDateTime
+from mcgraph.plugins.db import core
 
 from mcgraph_agile.health_rules import SprintFigures
 from mcgraph_agile.models import OPEN_STATES, SprintRow, SprintState, SprintTaskRow
 from mcgraph_agile.sprint_math import Member, scope_added
 
-TASK = sa.table(
-    "task",
-    sa.column("id", sa.BigInteger()),
-    sa.column("organization_id", sa.BigInteger()),
-    sa.column("project_id", sa.BigInteger()),
-    sa.column("title", sa.String()),
-    sa.column("points", sa.Float()),
-    sa.column("state", sa.String()),
-    sa.column("state_category", sa.String()),
-    sa.column("completed_at", UTCDateTime()),
-    sa.column("rank", sa.String()),
-)
+TASK = core.task  # read only
 TASK_LINE = (TASK.c.id, TASK.c.title, TASK.c.points, TASK.c.state, TASK.c.state_category)
 DONE = "done"
 

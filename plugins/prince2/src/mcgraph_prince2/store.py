@@ -10,14 +10,16 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from decimal import Decimal
 
-from sqlalchemy import column, select, table
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
+
+from mcgraph.plugins.db import core
 
 from mcgraph_prince2.models import Approval, Board, BoardMember, StageException, StagePlan, StageReport
 from mcgraph_prince2.tolerances import StagePlan as PlanFacts
 
-_USERS = table("user_account", column("id"), column("name"), column("email"))
-_MEMBERSHIPS = table("membership", column("organization_id"), column("user_id"))
+_USERS = core.user
+_MEMBERSHIPS = core.membership
 
 
 async def user_names(session: AsyncSession, user_ids: Iterable[int]) -> dict[int, str]:

@@ -10,19 +10,15 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import text
+from sqlalchemy import select
 
 from mcgraph.plugins import StateCategory
+from mcgraph.plugins.db import core
 
 NOT_STARTED = frozenset({StateCategory.TODO, StateCategory.BLOCKED})
 STARTED = frozenset({StateCategory.IN_PROGRESS, StateCategory.DONE})
 
-# The core's dependency and task tables, read by name: the plugin API has no call for a
-# task's predecessors.
-_PREDECESSORS = text(
-    "SELECT t.id, t.title, t.state_category FROM dependency d JOIN task t ON t.id = d.predecessor_id"
-    " WHERE d.successor_id = :task_id AND d.type = 'fs' ORDER BY t.id"
-)
+_task, _dependency = core.task, core.dependency
 
 
 @dataclass(frozen=True, slots=True)
@@ -54,5 +50,10 @@ def start_refusals(
 
 async def fs_predecessors(session: Any, task_id: int) -> list[Predecessor]:
     """The finish-to-start predecessors of task ``task_id``."""
-    rows = await session.execute(_PREDECESSORS, {"task_id": task_id})
+    rows = await session.execute(
+        select(_task.c.id, _task.c.title, _task.c.state_category)
+        .join(_dependency, _dependency.c.predecessor_id == _task.c.id)
+        .where(_dependency.c.successor_id == task_id, _dependency.c.type == "fs")
+        .order_by(_task.c.id)
+    )
     return [Predecessor(int(row[0]), str(row[1]), StateCategory(row[2])) for row in rows]

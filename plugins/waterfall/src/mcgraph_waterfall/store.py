@@ -1,7 +1,7 @@
 """Reading the phases of projects: their links, milestones and task counts.
 
-Milestones and tasks are the core's tables, read by name (``milestone``, ``task``): the
-plugin API offers no batched read of them for many projects at once.
+Milestones and tasks are read from mcgraph's tables (``mcgraph.plugins.db.core``), in
+one statement for all the projects asked about.
 """
 
 from __future__ import annotations
@@ -12,20 +12,14 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import Date, String, case, column, func, select, table
+from sqlalchemy import case, func, select
 
-from mcgraph.plugins.db import BigId, UTCDateTime
+from mcgraph.plugins.db import core
 
 from mcgraph_waterfall.models import PhaseLink
 
-_milestone = table(
-    "milestone",
-    column("id", BigId),
-    column("name", String()),
-    column("due_date", Date()),
-    column("signed_off_at", UTCDateTime()),
-)
-_task = table("task", column("id", BigId), column("milestone_id", BigId), column("state_category", String()))
+_milestone = core.milestone
+_task = core.task
 
 
 @dataclass(frozen=True, slots=True)
