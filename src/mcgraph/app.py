@@ -9,9 +9,10 @@ from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.middleware.cors import CORSMiddleware
 from starlette.requests import Request
-from starlette.responses import JSONResponse
+from starlette.responses import JSONResponse, Response
 from starlette.routing import Route, WebSocketRoute
 
+from mcgraph.api.observe import ObservedHTTP
 from mcgraph.api.schema import build_schema
 from mcgraph.api.view import GraphQLView
 from mcgraph.automation.broker import automations_running
@@ -20,6 +21,7 @@ from mcgraph.db.migrate import check_current
 from mcgraph.domain.clock import Clock
 from mcgraph.health import readiness
 from mcgraph.logs import get_logger
+from mcgraph.metrics import CONTENT_TYPE, read_state
 from mcgraph.middleware import RequestIdMiddleware
 from mcgraph.runtime import Runtime
 from mcgraph.settings import Settings
@@ -41,6 +43,10 @@ def create_app(
         checks = await readiness(runtime)
         ready = all(outcome == "ok" for outcome in checks.values())
         return JSONResponse({"status": "ok" if ready else "unavailable", "checks": checks}, 200 if ready else 503)
+
+    async def metrics(_: Request) -> Response:
+        await read_state(runtime)
+        return Response(runtime.metrics.render(), media_type=CONTENT_TYPE)
 
     @asynccontextmanager
     async def lifespan(_: Starlette) -> AsyncIterator[None]:
@@ -66,10 +72,11 @@ def create_app(
         )
     app = Starlette(
         routes=[
-            Route("/graphql", graphql),  # the view answers other methods with 405 and a JSON body
+            Route("/graphql", ObservedHTTP(graphql, runtime)),  # the view answers other methods with 405 and a JSON body
             WebSocketRoute("/graphql", graphql),
             Route("/healthz", healthz),
             Route("/readyz", readyz),
+            Route("/metrics", metrics),
         ],
         middleware=middleware,
         lifespan=lifespan,

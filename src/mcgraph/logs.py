@@ -1,7 +1,11 @@
 """Structured logs (structlog): JSON lines in production, readable lines in development.
 
 Every line written while a request is served carries its ``request_id``; the request
-middleware binds it with :func:`structlog.contextvars.bind_contextvars`.
+middleware binds it with :func:`structlog.contextvars.bind_contextvars`. Each GraphQL
+request writes one ``graphql request`` line (see :mod:`mcgraph.api.observe`).
+
+No line carries a credential: a field named like one (``authorization``, ``token``,
+``secret``, ``password``, ...) is written as ``[redacted]`` whatever logged it.
 """
 
 from __future__ import annotations
@@ -13,6 +17,19 @@ import structlog
 
 from mcgraph.settings import Settings
 
+REDACTED = "[redacted]"
+_SECRET_NAMES = frozenset({"authorization", "token", "secret", "password", "api_key", "cookie", "secret_key"})
+_SECRET_ENDINGS = ("_token", "_secret", "_password")
+
+
+def redact_secrets(_: object, __: str, event_dict: structlog.typing.EventDict) -> structlog.typing.EventDict:
+    """A processor: the value of any field named like a credential becomes ``[redacted]``."""
+    for key in event_dict:
+        lowered = key.lower()
+        if lowered in _SECRET_NAMES or lowered.endswith(_SECRET_ENDINGS):
+            event_dict[key] = REDACTED
+    return event_dict
+
 
 def configure_logging(settings: Settings) -> None:
     fmt = settings.log_format or ("json" if settings.is_production else "console")
@@ -23,6 +40,7 @@ def configure_logging(settings: Settings) -> None:
     )
     shared: list[structlog.typing.Processor] = [
         structlog.contextvars.merge_contextvars,
+        redact_secrets,
         structlog.processors.add_log_level,
         structlog.processors.TimeStamper(fmt="iso", utc=True),
     ]

@@ -1,5 +1,5 @@
 """The services one running mcgraph process shares: settings, database, clock, plugins,
-and the live-status pieces (bus, hub, relay)."""
+the live-status pieces (bus, hub, relay) and the metrics."""
 
 from __future__ import annotations
 
@@ -17,6 +17,7 @@ from mcgraph.events.bus import Bus, create_bus
 from mcgraph.events.hub import Hub
 from mcgraph.events.relay import Relay
 from mcgraph.logs import get_logger
+from mcgraph.metrics import Metrics
 from mcgraph.periodic import every, running
 from mcgraph.plugins.manager import Plugins, create_plugin_manager
 from mcgraph.settings import Settings
@@ -31,6 +32,7 @@ class Runtime:
     plugins: Plugins
     clock: Clock = field(default_factory=SystemClock)
     bus: Bus = field(default_factory=Bus)
+    metrics: Metrics = field(default_factory=Metrics)
     hub: Hub = field(init=False)
     relay: Relay = field(init=False)
     # the running automations (``mcgraph.automation.broker.Automations``), while they run
@@ -38,7 +40,7 @@ class Runtime:
 
     def __post_init__(self) -> None:
         self.hub = Hub(self.database)
-        self.relay = Relay(self.database, self.bus, self.hub, self.clock)
+        self.relay = Relay(self.database, self.bus, self.hub, self.clock, metrics=self.metrics)
         self.database.on_commit = self.relay.committed
         if self.plugins.observers:
             from mcgraph.events.observers import notify

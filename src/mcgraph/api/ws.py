@@ -16,6 +16,9 @@ as Strawberry runs them. Subscriptions take another path, for cost and back-pres
   SLOW_SUBSCRIBER error with the cursor to resume from, and the socket is closed
   (1013, try again later). The others never wait for it.
 
+Metrics: each socket counts in ``mcgraph_websocket_connections`` while its handler runs,
+and each subscription operation in ``mcgraph_subscriptions_active`` while it is served.
+
 Scope: a subscription's result depends on the organisation and the role only (no
 subscription type has a field that depends on who the user is), so sharing by
 (organisation, role) shows each socket what it may see and nothing else.
@@ -324,9 +327,10 @@ class _SharedSubscriptions:
         member = Member(operation_id, self.outbox, self._next_frame, asyncio.get_running_loop().create_future())
         self.members[operation_id] = member
         try:
-            return await self.view.feeds.serve(
-                self.context, member, query, variables, operation_name, private=replays(operation, variables)
-            )
+            with self.context.runtime.metrics.subscriptions.track_inprogress():
+                return await self.view.feeds.serve(
+                    self.context, member, query, variables, operation_name, private=replays(operation, variables)
+                )
         finally:
             if self.members.get(operation_id) is member:
                 del self.members[operation_id]
@@ -352,7 +356,8 @@ class TransportWSHandler(_SharedSubscriptions, BaseGraphQLTransportWSHandler[Con
         self._start_outbox()
         pinger = asyncio.create_task(self._ping())
         try:
-            await super().handle()
+            with self.context.runtime.metrics.websockets.track_inprogress():
+                await super().handle()
         finally:
             pinger.cancel()
             await self._stop_outbox()
@@ -394,7 +399,8 @@ class LegacyWSHandler(_SharedSubscriptions, BaseGraphQLWSHandler[Context, None])
     async def handle(self) -> None:
         self._start_outbox()
         try:
-            await super().handle()
+            with self.context.runtime.metrics.websockets.track_inprogress():
+                await super().handle()
         finally:
             await self._stop_outbox()
 

@@ -23,6 +23,7 @@ from mcgraph.domain.clock import Clock
 from mcgraph.events.bus import Bus, Signal
 from mcgraph.events.hub import Hub
 from mcgraph.logs import get_logger
+from mcgraph.metrics import Metrics
 
 log = get_logger("mcgraph.relay")
 
@@ -31,8 +32,9 @@ MARK_BATCH = 500
 
 
 class Relay:
-    def __init__(self, database: Database, bus: Bus, hub: Hub, clock: Clock) -> None:
+    def __init__(self, database: Database, bus: Bus, hub: Hub, clock: Clock, *, metrics: Metrics | None = None) -> None:
         self.database = database
+        self.metrics = metrics or Metrics()
         self.bus = bus
         self.hub = hub
         self.clock = clock
@@ -47,12 +49,16 @@ class Relay:
 
     def committed(self, events: Iterable[Event]) -> None:
         """Note events that just committed; the relay's task publishes them."""
+        written = 0
         for event in events:
             if event.id is None:
                 continue
+            written += 1
             self._ids.append(event.id)
             if event.id > self._pending.get(event.organization_id, 0):
                 self._pending[event.organization_id] = event.id
+        if written:
+            self.metrics.events_written.inc(written)
         if self._ids:
             self._wake.set()
 
@@ -129,3 +135,4 @@ class Relay:
             chunk = list(ids[start : start + MARK_BATCH])
             async with self.database.transaction() as session:
                 await session.execute(update(Event).where(Event.id.in_(chunk)).values(published_at=now))
+            self.metrics.events_published.inc(len(chunk))
