@@ -41,6 +41,7 @@ class Settings(BaseSettings):
     default_page_size: int = Field(default=20, ge=1)
     max_request_bytes: int = Field(default=1_048_576, ge=1, description="Largest GraphQL POST body; larger ones are refused with 413.")
     max_query_string_bytes: int = Field(default=8192, ge=1, description="Longest GraphQL GET query string; longer ones are refused with 414.")
+    idempotency_ttl_seconds: int = Field(default=86_400, ge=1, description="How long the answer to a mutation sent with an Idempotency-Key is kept for replay.")
     default_methodology: str = "simple"
     health_sweep_seconds: float = Field(default=300.0, ge=0, description="0 turns the in-process sweep off.")
     schedule_seconds: float = Field(default=30.0, ge=0, description="How often scheduled runs are started; 0: off.")

@@ -7,7 +7,8 @@ from a browser page of another origin are refused unless ``MCGRAPH_ALLOWED_ORIGI
 lists it. Subscriptions run through :mod:`mcgraph.api.ws`.
 
 HTTP requests are checked first by :mod:`mcgraph.api.http` (methods, media types, size,
-one operation per request) and refused there with a JSON error body.
+one operation per request) and refused there with a JSON error body. Mutations sent
+with an ``Idempotency-Key`` go through :mod:`mcgraph.api.idempotency`.
 """
 
 from __future__ import annotations
@@ -29,14 +30,17 @@ from strawberry.types.graphql import OperationType
 
 from mcgraph.api import http
 from mcgraph.api.context import Context
+from mcgraph.api.idempotency import BODY, Idempotency
 from mcgraph.api.ws import Feeds, LegacyWSHandler, TransportWSHandler
 from mcgraph.domain import tokens
 from mcgraph.domain.errors import Unauthenticated
+from mcgraph.domain.permissions import Actor
 from mcgraph.runtime import Runtime
 
 
 _MEDIA_TYPE = "mcgraph.media_type"
 _REQUEST_ERROR_STATUS = "mcgraph.request_error_status"
+_AUTHENTICATED = "mcgraph.authenticated"  # (actor, problem), when known before execution
 
 
 class GraphQLView(GraphQL[Context, None]):
@@ -59,6 +63,9 @@ class GraphQLView(GraphQL[Context, None]):
         self.feeds = Feeds(self.schema)
         self.max_request_bytes = settings.max_request_bytes
         self.max_query_string_bytes = settings.max_query_string_bytes
+        self.idempotency = Idempotency(
+            runtime.database, runtime.clock, settings.idempotency_ttl_seconds, max_tokens=settings.max_tokens
+        )
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -68,16 +75,26 @@ class GraphQLView(GraphQL[Context, None]):
         try:
             receive = await self._admit(scope, receive, media_type)
             scope[_MEDIA_TYPE] = media_type
-            response = await self.run(Request(scope, receive=receive))
-        except HTTPException as problem:  # strawberry's own refusals, in our shape
-            response = http.Refusal(problem.status_code, problem.reason).response(media_type)
+            request = Request(scope, receive=receive)
+            response = await self.idempotency.respond(
+                request, lambda: self._identify(request), lambda: self._respond(request, media_type)
+            )
         except http.Refusal as refusal:
             response = refusal.response(media_type)
-        else:
-            if response.media_type == http.JSON and media_type == http.GRAPHQL_RESPONSE_JSON:
-                response.headers["content-type"] = f"{http.GRAPHQL_RESPONSE_JSON}; charset=utf-8"
-                response.status_code = scope.get(_REQUEST_ERROR_STATUS, response.status_code)
         await response(scope, receive, send)
+
+    async def _respond(self, request: Request, media_type: str | None) -> Response:
+        """The answer to an admitted request, strawberry's own refusals in our shape."""
+        try:
+            response = await self.run(request)
+        except HTTPException as problem:
+            return http.Refusal(problem.status_code, problem.reason).response(media_type)
+        except http.Refusal as refusal:
+            return refusal.response(media_type)
+        if response.media_type == http.JSON and media_type == http.GRAPHQL_RESPONSE_JSON:
+            response.headers["content-type"] = f"{http.GRAPHQL_RESPONSE_JSON}; charset=utf-8"
+            response.status_code = request.scope.get(_REQUEST_ERROR_STATUS, response.status_code)
+        return response
 
     async def _admit(self, scope: Scope, receive: Receive, media_type: str | None) -> Receive:
         """The ``receive`` to read the body from, or a :class:`http.Refusal`."""
@@ -96,6 +113,7 @@ class GraphQLView(GraphQL[Context, None]):
             http.check_content_type(request.headers.get("content-type"))
             body = await http.read_body(scope, receive, self.max_request_bytes)
             http.check_json_body(body)
+            scope[BODY] = body
             receive = http.replaying(body, receive)
         return receive
 
@@ -137,25 +155,32 @@ class GraphQLView(GraphQL[Context, None]):
             request_id=request.scope.get("request_id", ""),
         )
         if isinstance(request, Request):
-            await self._authenticate(context, request.headers.get("authorization"))
+            known = request.scope.get(_AUTHENTICATED)
+            authenticated = known or await self._authenticate(request.headers.get("authorization"))
+            context.actor, context.auth_problem = authenticated
         return context
+
+    async def _identify(self, request: Request) -> Actor | None:
+        """The request's actor, found ahead of execution; its context reuses the finding."""
+        request.scope[_AUTHENTICATED] = await self._authenticate(request.headers.get("authorization"))
+        return request.scope[_AUTHENTICATED][0]
 
     async def on_ws_connect(self, context: Context) -> None:
         params = context.connection_params or {}
         header = params.get("authorization") or params.get("Authorization")
-        await self._authenticate(context, header if isinstance(header, str) else None)
+        context.actor, context.auth_problem = await self._authenticate(header if isinstance(header, str) else None)
         if context.actor is None:
             raise ConnectionRejectionError({"message": context.auth_problem or "Authentication required."})
 
-    async def _authenticate(self, context: Context, header: str | None) -> None:
+    async def _authenticate(self, header: str | None) -> tuple[Actor | None, str | None]:
+        """``(actor, None)`` for a good ``Authorization`` header, ``(None, why)`` for a bad one."""
         if not header:
-            return
+            return None, None
         scheme, _, secret = header.partition(" ")
         if scheme.lower() != "bearer" or not secret.strip():
-            context.auth_problem = "The Authorization header must be 'Bearer <token>'."
-            return
+            return None, "The Authorization header must be 'Bearer <token>'."
         try:
             async with self.runtime.database.session() as session:
-                context.actor = await tokens.authenticate(session, secret.strip(), self.runtime.clock.now())
+                return await tokens.authenticate(session, secret.strip(), self.runtime.clock.now()), None
         except Unauthenticated as problem:
-            context.auth_problem = problem.message
+            return None, problem.message

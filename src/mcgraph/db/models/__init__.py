@@ -17,6 +17,7 @@ from mcgraph.db.models.enums import (
     TriggerKind,
 )
 from mcgraph.db.models.events import Event
+from mcgraph.db.models.idempotency import IdempotencyKey
 from mcgraph.db.models.projects import (
     Comment,
     CommentMention,
@@ -59,6 +60,7 @@ __all__ = [
     "DependencyType",
     "Event",
     "Health",
+    "IdempotencyKey",
     "Membership",
     "Milestone",
     "Organization",
