@@ -23,6 +23,7 @@ import dramatiq
 from dramatiq.brokers.stub import StubBroker
 
 from mcgraph.automation import engine
+from mcgraph.metrics import queue_depths
 from mcgraph.logs import configure_logging, get_logger
 from mcgraph.periodic import every, running, stop_on_signals
 from mcgraph.runtime import Runtime
@@ -89,8 +90,19 @@ class Automations:
             await asyncio.to_thread(self.enqueue, run_ids)
 
     async def sweep(self) -> int:
-        """Send again the runs that wait too long, are due for a retry, or were left running."""
-        due = await engine.due_for_sending(self.runtime)
+        """Send again the runs that wait too long, are due for a retry, or were left running.
+
+        Runs still QUEUED are sent again only while the queue is empty: when messages wait
+        in it, theirs are likely among them, and sending every one again would only pile
+        duplicates on a queue that is behind already.
+        """
+        try:
+            depths = await asyncio.to_thread(queue_depths, self.broker)
+            queue_empty = depths.get(self.actor.queue_name, 0) == 0
+        except Exception:  # noqa: BLE001 - a broker that cannot say: send them, as before
+            log.warning("could not read the automation queue's depth", exc_info=True)
+            queue_empty = True
+        due = await engine.due_for_sending(self.runtime, queue_empty=queue_empty)
         if due:
             await asyncio.to_thread(self.enqueue, due)
         return len(due)

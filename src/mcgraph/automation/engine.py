@@ -37,6 +37,8 @@ from mcgraph.domain.errors import RequestError, UserError
 from mcgraph.logs import get_logger
 from mcgraph.runtime import Runtime
 
+SWEEP_BATCH = 1000
+
 log = get_logger("mcgraph.automation")
 
 CLAIMABLE = (AutomationRunState.QUEUED, AutomationRunState.FAILED)
@@ -196,33 +198,41 @@ async def _finish(runtime: Runtime, run_id: int, state: AutomationRunState, erro
     return Outcome(state)
 
 
-async def due_for_sending(runtime: Runtime) -> list[int]:
-    """Runs to send (again): QUEUED ones waiting long, FAILED ones whose retry is due, RUNNING ones stuck.
+async def due_for_sending(runtime: Runtime, *, queue_empty: bool = True) -> list[int]:
+    """Runs to send (again): FAILED ones whose retry is due, RUNNING ones stuck, and QUEUED
+    ones waiting long, when the queue is empty (``queue_empty``) so they cannot be waiting in it.
 
     A message may have been lost (a process died between creating a run and sending it,
     or a worker died while running it); sending again is harmless, since one claim wins.
+    A QUEUED run sent again counts as queued anew, so it is not sent at every sweep.
     """
     now = runtime.clock.now()
+    settings = runtime.settings
     async with runtime.database.transaction() as session:
         stuck = await session.execute(
             update(AutomationRun)
             .where(
                 AutomationRun.state == AutomationRunState.RUNNING,
-                AutomationRun.started_at < now - timedelta(seconds=runtime.settings.automation_stuck_seconds),
+                AutomationRun.started_at < now - timedelta(seconds=settings.automation_stuck_seconds),
             )
             .values(state=AutomationRunState.FAILED, next_attempt_at=now, error="The worker running it stopped; tried again.")
         )
         if stuck.rowcount:
             log.warning("automation runs stuck running; retrying them", runs=stuck.rowcount)
-        rows = (
-            await session.execute(
-                select(AutomationRun.id).where(
-                    (
-                        (AutomationRun.state == AutomationRunState.QUEUED)
-                        & (AutomationRun.queued_at < now - timedelta(seconds=runtime.settings.automation_sweep_seconds or 15))
-                    )
-                    | ((AutomationRun.state == AutomationRunState.FAILED) & (AutomationRun.next_attempt_at <= now))
-                ).limit(1000)
+        due = list(
+            await session.scalars(
+                select(AutomationRun.id)
+                .where(AutomationRun.state == AutomationRunState.FAILED, AutomationRun.next_attempt_at <= now)
+                .limit(SWEEP_BATCH)
             )
-        ).all()
-    return [run_id for (run_id,) in rows]
+        )
+        if queue_empty:
+            waiting = select(AutomationRun.id).where(
+                AutomationRun.state == AutomationRunState.QUEUED,
+                AutomationRun.queued_at < now - timedelta(seconds=settings.automation_sweep_seconds or 15),
+            ).limit(SWEEP_BATCH)
+            lost = await session.scalars(
+                update(AutomationRun).where(AutomationRun.id.in_(waiting)).values(queued_at=now).returning(AutomationRun.id)
+            )
+            due.extend(lost)
+    return due
