@@ -120,7 +120,7 @@ class Prince2Project:
     async def stage_reports(self, info: strawberry.Info) -> list[Prince2StageReport]:
         return await self._rows(info, "stage_reports", store.stage_reports)
 
-    @strawberry.field(description="Approvals of stage boundaries, oldest first; only those into `toStage` when given.")
+    @field(Action.PROJECT_READ, description="Approvals of stage boundaries, oldest first; only those into `toStage` when given.")
     async def approvals(self, info: strawberry.Info, to_stage: str | None = None) -> list[Prince2Approval]:
         rows = await self._rows(info, "approvals", store.approvals)
         return [row for row in rows if to_stage is None or row.to_stage == to_stage]

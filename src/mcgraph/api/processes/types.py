@@ -12,8 +12,10 @@ from strawberry.scalars import JSON
 
 from mcgraph.api.common import OrderDirection
 from mcgraph.api.projects.types import Project, Task
+from mcgraph.api.fields import query
 from mcgraph.api.relay import Connection, Node, node_type, window
 from mcgraph.api.tenancy.types import Team, User
+from mcgraph.domain.permissions import Action
 from mcgraph.db import models as m
 from mcgraph.db.models import Assignment, Health, ProcessStatus, RejectAction, RunState, RunTrigger, StepOutcome
 from mcgraph.db.pagination import SortKey
@@ -106,7 +108,7 @@ class ProcessVersion(Node):
     async def steps(self, root: strawberry.Parent[m.ProcessVersion], info: strawberry.Info) -> list[ProcessStep]:
         return await _steps_of(info, root.id)
 
-    @strawberry.field(description="What changed since version `since` (by default the version before this one).")
+    @query(Action.PROJECT_READ, description="What changed since version `since` (by default the version before this one).")
     async def diff(self, root: strawberry.Parent[m.ProcessVersion], info: strawberry.Info, since: int | None = None) -> VersionDiff:
         versions = await info.context.loaders.children(m.ProcessVersion.process_id).load(root.process_id)
         number = since if since is not None else root.number - 1
@@ -219,7 +221,7 @@ class ProcessSchedule:
 
     _cron: strawberry.Private[Any]
 
-    @strawberry.field(description="The next times it will start a run.")
+    @query(Action.PROJECT_READ, description="The next times it will start a run.")
     def next_runs(self, info: strawberry.Info, count: int = 5) -> list[datetime]:
         return next_slots(self._cron, info.context.now, max(1, min(count, 50)))
 
@@ -281,7 +283,7 @@ class Process(Node):
     async def source_project(self, root: strawberry.Parent[m.Process], info: strawberry.Info) -> Project | None:
         return await info.context.loaders.by_id(m.Project).load(root.source_project_id) if root.source_project_id else None
 
-    @strawberry.field(description="Where time goes: runs, cycle time, on-time rate, per step, the bottleneck, a trend.")
+    @query(Action.PROJECT_READ, description="Where time goes: runs, cycle time, on-time rate, per step, the bottleneck, a trend.")
     async def metrics(
         self,
         root: strawberry.Parent[m.Process],
@@ -301,7 +303,7 @@ class Process(Node):
     async def derived_projects(self, root: strawberry.Parent[m.Process], info: strawberry.Info) -> list[Project]:
         return await info.context.loaders.children(m.Project.source_process_id).load(root.id)
 
-    @strawberry.field(description="The process's runs, newest first.")
+    @query(Action.PROJECT_READ, description="The process's runs, newest first.")
     async def runs(
         self,
         root: strawberry.Parent[m.Process],

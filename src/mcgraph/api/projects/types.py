@@ -13,7 +13,9 @@ from mcgraph.api.common import OrderDirection
 from mcgraph.api.projects import collab_types
 from mcgraph.api.projects.collab_types import Comment, CostEntry, Event, TimeEntry
 from mcgraph.api.projects.methodology import Methodology, Stage, TaskState
+from mcgraph.api.fields import query
 from mcgraph.api.relay import Connection, Node, node_type, pk_of, window
+from mcgraph.domain.permissions import Action
 from mcgraph.api.tenancy.types import User
 from mcgraph.db import models as m
 from mcgraph.db.models import DependencyType, Health, Priority, ProjectStatus, StateCategory
@@ -255,14 +257,14 @@ class Task(Node):
     async def successors(self, root: strawberry.Parent[m.Task], info: strawberry.Info) -> list[Dependency]:
         return await info.context.loaders.children(m.Dependency.predecessor_id).load(root.id)
 
-    @strawberry.field(description="Comments on the task, oldest first.")
+    @query(Action.PROJECT_READ, description="Comments on the task, oldest first.")
     async def comments(
         self, root: strawberry.Parent[m.Task], info: strawberry.Info,
         first: int | None = None, after: str | None = None, last: int | None = None, before: str | None = None,
     ) -> Connection[Comment]:
         return await collab_types.comments(info, "task", root.organization_id, root.id, (first, after, last, before))
 
-    @strawberry.field(description="Time logged on the task, latest day first.")
+    @query(Action.PROJECT_READ, description="Time logged on the task, latest day first.")
     async def time_entries(
         self, root: strawberry.Parent[m.Task], info: strawberry.Info,
         first: int | None = None, after: str | None = None, last: int | None = None, before: str | None = None,
@@ -273,7 +275,7 @@ class Task(Node):
     async def time_spent_minutes(self, root: strawberry.Parent[m.Task], info: strawberry.Info) -> int:
         return await collab_types.time_spent(info, root.id)
 
-    @strawberry.field(description="What happened to the task, newest first; `types` keeps only those event types.")
+    @query(Action.PROJECT_READ, description="What happened to the task, newest first; `types` keeps only those event types.")
     async def history(
         self, root: strawberry.Parent[m.Task], info: strawberry.Info, types: list[str] | None = None,
         first: int | None = None, after: str | None = None, last: int | None = None, before: str | None = None,
@@ -410,21 +412,21 @@ class Project(Node):
     async def cost_entries(self, root: strawberry.Parent[m.Project], info: strawberry.Info) -> list[CostEntry]:
         return await collab_types.cost_entries(info, root.id)
 
-    @strawberry.field(description="Comments on the project itself (task comments are on each task), oldest first.")
+    @query(Action.PROJECT_READ, description="Comments on the project itself (task comments are on each task), oldest first.")
     async def comments(
         self, root: strawberry.Parent[m.Project], info: strawberry.Info,
         first: int | None = None, after: str | None = None, last: int | None = None, before: str | None = None,
     ) -> Connection[Comment]:
         return await collab_types.comments(info, "project", root.organization_id, root.id, (first, after, last, before))
 
-    @strawberry.field(description="Time logged on the project's tasks, latest day first.")
+    @query(Action.PROJECT_READ, description="Time logged on the project's tasks, latest day first.")
     async def time_entries(
         self, root: strawberry.Parent[m.Project], info: strawberry.Info,
         first: int | None = None, after: str | None = None, last: int | None = None, before: str | None = None,
     ) -> Connection[TimeEntry]:
         return await collab_types.time_entries(info, "project", root.organization_id, root.id, (first, after, last, before))
 
-    @strawberry.field(description="What happened in the project and its tasks, newest first; `types` keeps only those event types.")
+    @query(Action.PROJECT_READ, description="What happened in the project and its tasks, newest first; `types` keeps only those event types.")
     async def history(
         self, root: strawberry.Parent[m.Project], info: strawberry.Info, types: list[str] | None = None,
         first: int | None = None, after: str | None = None, last: int | None = None, before: str | None = None,
@@ -435,7 +437,7 @@ class Project(Node):
     async def schedule(self, root: strawberry.Parent[m.Project], info: strawberry.Info) -> ProjectSchedule:
         return await info.context.loaders.batch("schedule", lambda s, ids: _schedules(info, s, ids)).load(root.id)
 
-    @strawberry.field
+    @query(Action.PROJECT_READ, description="The project's tasks: filter, order and page them.")
     async def tasks(
         self,
         root: strawberry.Parent[m.Project],
