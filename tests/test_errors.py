@@ -147,3 +147,11 @@ async def test_no_token_and_no_permission_have_their_codes(gql, acme):
     body = await gql(mutation_document("updateOrganization"), {"input": {"name": "x"}}, token=acme[Role.VIEWER])
     assert error_codes(body) == ["FORBIDDEN"]
     assert "viewer" in body["errors"][0]["message"]
+
+
+async def test_a_wrong_id_in_a_query_filter_is_the_clients_mistake_not_an_internal_error(gql, acme):
+    """``automationRuns(where: {ruleIds})`` refuses an id of another type as NOT_FOUND."""
+    body = await gql('query($w: AutomationRunFilter) { automationRuns(where: $w) { totalCount } }',
+                     {"w": {"ruleIds": ["VXNlcjox"]}}, token=acme[Role.MEMBER])
+    (error,) = body["errors"]
+    assert error["extensions"]["code"] == "NOT_FOUND" and "is not the id of a AutomationRule" in error["message"]

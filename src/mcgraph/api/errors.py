@@ -1,6 +1,8 @@
 """How errors reach the client: every top-level error carries ``extensions.code``.
 
 * a :class:`~mcgraph.domain.errors.RequestError` keeps its message and code;
+* a :class:`~mcgraph.domain.errors.UserError` outside a mutation's payload (a query's
+  argument refused) becomes NOT_FOUND or BAD_USER_INPUT with its messages;
 * a document that does not parse or validate gets GRAPHQL_PARSE_FAILED or
   GRAPHQL_VALIDATION_FAILED, a bad variable value BAD_USER_INPUT;
 * anything else is an internal error: logged with the request id and its trace, and
@@ -21,7 +23,7 @@ import strawberry
 from graphql import GraphQLError
 from strawberry.extensions import SchemaExtension
 
-from mcgraph.domain.errors import ErrorCode, RequestError, UserErrorCode
+from mcgraph.domain.errors import ErrorCode, RequestError, UserError, UserErrorCode
 from mcgraph.logs import get_logger
 
 log = get_logger("mcgraph.api")
@@ -44,6 +46,12 @@ def shape_error(error: GraphQLError, request_id: str, *, production: bool = Fals
     original = error.original_error
     if isinstance(original, RequestError):
         return _with_code(error, original.message, original.code.value, **original.extensions)
+    if isinstance(original, UserError):
+        # A query's argument refused the way a mutation's input is (a wrong id, say): the
+        # client's mistake, reported as a request error since there is no payload to carry it.
+        codes = {problem.code for problem in original.problems}
+        code = ErrorCode.NOT_FOUND if codes == {UserErrorCode.NOT_FOUND} else ErrorCode.BAD_USER_INPUT
+        return _with_code(error, " ".join(problem.message for problem in original.problems), code.value)
     # Before execution (path None) every error is the document's or its values' fault,
     # including a scalar that refused a value (its ValueError is the original error).
     if original is None or isinstance(original, GraphQLError) or error.path is None:
