@@ -24,6 +24,8 @@ from mcgraph.settings import Settings
 
 log = get_logger("mcgraph.runtime")
 
+RELAY_CLOSE_SECONDS = 10
+
 
 @dataclass
 class Runtime:
@@ -82,8 +84,11 @@ class Runtime:
             async with running(*jobs):
                 yield
         finally:
-            with contextlib.suppress(Exception):
-                await self.relay.flush()
+            try:
+                # what it leaves unpublished, the next start's sweep publishes
+                await asyncio.wait_for(self.relay.close(), RELAY_CLOSE_SECONDS)
+            except Exception:
+                log.warning("the relay did not finish handing on events before shutdown", exc_info=True)
             await self.hub.close()
             await self.bus.close()
 

@@ -41,6 +41,7 @@ class Relay:
         self._pending: dict[int, int] = {}
         self._ids: list[int] = []
         self._wake = asyncio.Event()
+        self._flushing: asyncio.Future[None] | None = None
         self._seen_unpublished: set[int] = set()
         # automations' hook: called with the ids of committed events before they count as published
         self.dispatcher: Callable[[list[int]], Awaitable[None]] | None = None
@@ -63,11 +64,23 @@ class Relay:
             self._wake.set()
 
     async def run(self) -> None:
-        """Publish what commits, until cancelled."""
+        """Publish what commits, until cancelled.
+
+        A flush is never cut short by the cancellation: one cut in the middle of a
+        transaction could leave its connection, and the organisation's write lock it
+        holds, to nobody. :meth:`close` waits for it.
+        """
         while True:
             await self._wake.wait()
             self._wake.clear()
-            await self.flush()
+            self._flushing = asyncio.ensure_future(self.flush())
+            await asyncio.shield(self._flushing)
+
+    async def close(self) -> None:
+        """Finish the flush under way, then hand on what committed since (on shutdown)."""
+        if self._flushing is not None:
+            await asyncio.wait([self._flushing])
+        await self.flush()
 
     async def flush(self) -> None:
         pending, self._pending = self._pending, {}
