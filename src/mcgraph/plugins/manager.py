@@ -9,7 +9,7 @@ both.
 from __future__ import annotations
 
 import inspect
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable
 from importlib.metadata import entry_points
 from pathlib import Path
 from typing import Any, TypeVar
@@ -136,9 +136,6 @@ class Plugins:
             return self._settings[cls]
         except KeyError:
             raise PluginError(f"{cls.__name__} is not declared by any enabled plugin's mcgraph_settings") from None
-
-    def enabled(self) -> Iterator[tuple[str, object]]:
-        yield from self.pm.list_name_plugin()
 
     def _collect_methodologies(self) -> dict[str, Methodology]:
         found: dict[str, Methodology] = {}

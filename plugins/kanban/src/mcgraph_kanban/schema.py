@@ -82,8 +82,7 @@ class KanbanBoard:
             return await limits_in_force(session, list(keys), settings)
 
         limits = await req.batch("kanban.limits", load).load(self.project_id)
-        current = {h[-1].task_id: h[-1].to_state for h in flow.histories(await self._history(info)).values()}
-        statuses = wip.board(limits, wip.count_states(current.values()))
+        statuses = wip.board(limits, wip.count_states(t.state for t in await req.tasks(self.project_id)))
         return [KanbanWipLimit(state=s.state, limit=s.limit, count=s.count) for s in statuses]
 
     @field(Action.PROJECT_READ, description="Hours from creation to done, of the tasks done.")

@@ -81,9 +81,8 @@ class WaterfallProjectFields:
         project: ProjectInfo = self  # type: ignore[assignment]
         if project.methodology != KEY or not project.planned_budget:
             return None
-        async with request(info).unit() as unit:
-            facts = await unit.facts(project.id)
-            tasks = await unit.tasks(project.id)
+        req = request(info)
+        facts, tasks = await req.facts(project.id), await req.tasks(project.id)
         figures = project_earned_value(
             project.planned_budget, tasks, facts.progress, facts.actual_cost, facts.today,
             project.start_date, project.target_end_date,
