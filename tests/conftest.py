@@ -87,6 +87,11 @@ def settings(database_url: str, redis_url: str | None, bus_channel: str) -> Sett
     return Settings(database_url=database_url)
 
 
+def without_rate_limits(settings: Settings) -> Settings:
+    """``settings`` with the rate limits off, for tests that send more than a token may."""
+    return settings.model_copy(update={"rate_limit_requests_per_minute": 0, "rate_limit_cost_per_minute": 0})
+
+
 @pytest.fixture
 async def database(database_url: str) -> AsyncIterator[Database]:
     """A database handle of the test's own, for seeding and for checking what was written."""

@@ -27,6 +27,7 @@ from mcgraph.api.schema import build_schema
 from mcgraph.db.base import OrgScoped
 from mcgraph.db.models import Membership, Role, User
 from mcgraph.demo import seed
+from tests.conftest import without_rate_limits
 from tests.helpers import snapshot, warm_up
 
 pytestmark = pytest.mark.timeout(600)
@@ -100,6 +101,13 @@ def normalised(body: dict[str, Any], *ids: str) -> str:
     for global_id in sorted(ids, key=len, reverse=True):  # one id may begin with the other
         text = text.replace(global_id, "<id>")
     return text
+
+
+@pytest.fixture
+def settings(settings: Any) -> Any:
+    # thousands of requests a minute with one token, for minutes on a busy machine: no
+    # rate limits, and no sweep writing meanwhile (what changes must be the requests' doing)
+    return without_rate_limits(settings).model_copy(update={"health_sweep_seconds": 0, "schedule_seconds": 0})
 
 
 @pytest.fixture

@@ -8,6 +8,8 @@ from typing import Any
 import pytest
 
 from mcgraph.db.models import Role
+from mcgraph.settings import Settings
+from tests.conftest import without_rate_limits
 from tests.live import LEGACY_WS, TRANSPORT_WS, Http, open_socket, until
 
 PROJECT = "mutation($i: CreateProjectInput!) { createProject(input: $i) { project { id key } userErrors { code } } }"
@@ -159,6 +161,11 @@ async def test_events_resume_from_a_cursor_without_gap_or_duplicate(live, acme):
                 logged += [int(n["cursor"]) for n in page]
                 after = page[-1]["cursor"]
         assert cursors == logged
+
+
+@pytest.fixture
+def settings(settings: Settings) -> Settings:
+    return without_rate_limits(settings)  # 1,000 writes with one token, faster than a token may
 
 
 @pytest.mark.timeout(300)  # 1,020 writes through HTTP: about 100 s on a busy two-core machine

@@ -67,7 +67,7 @@ def create_app(
                 allow_origins=settings.allowed_origins,
                 allow_methods=["GET", "POST"],
                 allow_headers=["authorization", "content-type", "x-request-id", "idempotency-key"],
-                expose_headers=["x-request-id"],
+                expose_headers=["x-request-id", "retry-after", "idempotent-replayed"],
             )
         )
     app = Starlette(

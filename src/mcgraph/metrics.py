@@ -37,7 +37,7 @@ if TYPE_CHECKING:
 log = get_logger("mcgraph.metrics")
 
 CONTENT_TYPE = CONTENT_TYPE_LATEST
-OUTCOMES = ("ok", "user_error", "refused", "error", "cancelled")
+OUTCOMES = ("ok", "user_error", "refused", "error", "timeout", "cancelled")
 # ``operation`` labels that no GraphQL operation name can take
 ANONYMOUS = "(anonymous)"
 NO_OPERATION = "(none)"  # refused before the document was read

@@ -1,5 +1,5 @@
 """The services one running mcgraph process shares: settings, database, clock, plugins,
-the live-status pieces (bus, hub, relay) and the metrics."""
+the live-status pieces (bus, hub, relay), the metrics and the rate limits."""
 
 from __future__ import annotations
 
@@ -20,6 +20,7 @@ from mcgraph.logs import get_logger
 from mcgraph.metrics import Metrics
 from mcgraph.periodic import every, running
 from mcgraph.plugins.manager import Plugins, create_plugin_manager
+from mcgraph.ratelimit import RateLimiter
 from mcgraph.settings import Settings
 
 log = get_logger("mcgraph.runtime")
@@ -35,6 +36,7 @@ class Runtime:
     clock: Clock = field(default_factory=SystemClock)
     bus: Bus = field(default_factory=Bus)
     metrics: Metrics = field(default_factory=Metrics)
+    rate_limits: RateLimiter = field(default_factory=lambda: RateLimiter(0, 0))
     hub: Hub = field(init=False)
     relay: Relay = field(init=False)
     # the running automations (``mcgraph.automation.broker.Automations``), while they run
@@ -61,6 +63,7 @@ class Runtime:
             plugins=Plugins(manager),
             clock=clock or SystemClock(),
             bus=create_bus(settings.bus_url, settings.bus_channel),
+            rate_limits=RateLimiter.from_settings(settings),
         )
 
     @contextlib.asynccontextmanager
@@ -109,5 +112,6 @@ class Runtime:
         asyncio.create_task(self.hub.poll())
 
     async def close(self) -> None:
+        await self.rate_limits.close()
         await self.database.dispose()
 

@@ -41,6 +41,10 @@ class Settings(BaseSettings):
     default_page_size: int = Field(default=20, ge=1)
     max_request_bytes: int = Field(default=1_048_576, ge=1, description="Largest GraphQL POST body; larger ones are refused with 413.")
     max_query_string_bytes: int = Field(default=8192, ge=1, description="Longest GraphQL GET query string; longer ones are refused with 414.")
+    max_execution_seconds: float = Field(default=30.0, ge=0, description="A query or mutation still running after this long is stopped and answered with TIMEOUT; 0: no limit.")
+    rate_limit_requests_per_minute: int = Field(default=1200, ge=0, description="Queries and mutations one token (without a token: one client address) may send per minute; 0: no limit.")
+    rate_limit_cost_per_minute: int = Field(default=1_000_000, ge=0, description="Estimated query cost (as for MCGRAPH_MAX_QUERY_COST) one token may spend per minute; 0: no limit.")
+    rate_limit_url: str | None = Field(default=None, description="Redis that keeps the rate-limit counters, shared by every API process; default: the Redis of MCGRAPH_BUS_URL or MCGRAPH_BROKER_URL, else each process counts alone.")
     idempotency_ttl_seconds: int = Field(default=86_400, ge=1, description="How long the answer to a mutation sent with an Idempotency-Key is kept for replay.")
     default_methodology: str = "simple"
     health_sweep_seconds: float = Field(default=300.0, ge=0, description="0 turns the in-process sweep off.")
@@ -94,6 +98,13 @@ class Settings(BaseSettings):
             raise ValueError("expected a URL starting with redis:// or amqp://, or nothing")
         return value or None
 
+    @field_validator("rate_limit_url")
+    @classmethod
+    def _known_rate_limit_store(cls, value: str | None) -> str | None:
+        if value and not value.startswith(("redis://", "rediss://")):
+            raise ValueError("expected a URL starting with redis://, or nothing")
+        return value or None
+
     @field_validator("bus_url")
     @classmethod
     def _known_bus(cls, value: str | None) -> str | None:
@@ -115,7 +126,21 @@ class Settings(BaseSettings):
             raise ValueError(
                 "MCGRAPH_DEFAULT_PAGE_SIZE: expected a number no larger than MCGRAPH_MAX_PAGE_SIZE"
             )
+        if 0 < self.rate_limit_cost_per_minute < self.max_query_cost:
+            raise ValueError(
+                "MCGRAPH_RATE_LIMIT_COST_PER_MINUTE: expected 0 or a number no smaller than MCGRAPH_MAX_QUERY_COST"
+            )
         return self
+
+    @property
+    def rate_limit_store(self) -> str | None:
+        """The Redis URL the rate-limit counters live in; None: in this process."""
+        if self.rate_limit_url:
+            return self.rate_limit_url
+        for url in (self.bus_url, self.broker_url):
+            if url and url.startswith(("redis://", "rediss://")):
+                return url
+        return None
 
     @property
     def is_production(self) -> bool:

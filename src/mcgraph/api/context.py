@@ -25,6 +25,7 @@ from strawberry.extensions import SchemaExtension
 
 from sqlalchemy.orm.exc import StaleDataError
 
+from mcgraph.api.deadline import before_commit
 from mcgraph.db.engine import begin_write
 from mcgraph.domain.errors import Conflict, Unauthenticated
 from mcgraph.domain.permissions import Action, Actor, authorize
@@ -148,6 +149,7 @@ class Context:
             await begin_write(session)
             try:
                 yield session
+                before_commit()
                 await session.commit()
             except BaseException:
                 await session.rollback()

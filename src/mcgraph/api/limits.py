@@ -11,6 +11,9 @@
   selects (itself included) by that argument, literal or variable, or by
   ``MCGRAPH_DEFAULT_PAGE_SIZE`` when absent; nested multiplications multiply
   (QUERY_TOO_COMPLEX);
+* rate: each query and mutation is charged to its token, one request and, once it has
+  validated, its cost (see :mod:`mcgraph.ratelimit`); past the limits it is refused
+  (RATE_LIMITED, ``extensions.retryAfter``; over HTTP 429 with ``Retry-After``);
 * production (``MCGRAPH_ENV=production``): introspection is refused
   (INTROSPECTION_DISABLED) and validation messages carry no "Did you mean" suggestions.
 
@@ -21,7 +24,7 @@ defaults of :class:`Limits` apply.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import AsyncIterator, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
@@ -46,6 +49,7 @@ from graphql import (
     value_from_ast_untyped,
 )
 from graphql.type.introspection import SchemaMetaFieldDef, TypeMetaFieldDef
+from starlette.responses import Response
 from strawberry.extensions import SchemaExtension
 from strawberry.schema.validation_rules.maybe_null import MaybeNullValidationRule
 from strawberry.schema.validation_rules.one_of import OneOfInputValidationRule
@@ -86,6 +90,7 @@ class LimitRule(ValidationRule):
 
     limits: ClassVar[Limits] = Limits()
     variables: ClassVar[Mapping[str, Any]] = {}
+    costs: ClassVar[dict[str | None, int]] = {}  # filled by MaxCostRule: operation name -> cost
 
     def enter_document(self, node: DocumentNode, *_: object) -> None:
         self.fragments = {d.name.value: d for d in node.definitions if isinstance(d, FragmentDefinitionNode)}
@@ -165,6 +170,7 @@ class MaxCostRule(LimitRule):
             d.variable.name.value: value_from_ast_untyped(d.default_value) for d in node.variable_definitions or () if d.default_value
         }
         cost = self.cost(schema, root, node.selection_set, frozenset())
+        self.costs[node.name.value if node.name else None] = cost
         if cost > self.limits.max_cost:
             self.refuse(
                 f"The operation's estimated cost is {cost}, more than the limit of {self.limits.max_cost} (MCGRAPH_MAX_QUERY_COST). "
@@ -225,9 +231,12 @@ class NoIntrospectionRule(ValidationRule):
             )
 
 
-def limit_rules(limits: Limits, variables: Mapping[str, Any] | None) -> list[type[ValidationRule]]:
-    """The limit rules bound to this operation's limits and variable values."""
-    bound = {"limits": limits, "variables": dict(variables or {})}
+def limit_rules(
+    limits: Limits, variables: Mapping[str, Any] | None, costs: dict[str | None, int] | None = None
+) -> list[type[ValidationRule]]:
+    """The limit rules bound to this operation's limits and variable values; ``costs``
+    receives each operation's estimated cost."""
+    bound = {"limits": limits, "variables": dict(variables or {}), "costs": {} if costs is None else costs}
     rules: list[type[ValidationRule]] = [type(rule.__name__, (rule,), bound) for rule in (MaxDepthRule, MaxAliasesRule, MaxCostRule)]
     if limits.production:
         rules.append(NoIntrospectionRule)
@@ -249,13 +258,14 @@ class DocumentLimitsExtension(SchemaExtension):
         options["max_comments"] = limits.max_tokens
         yield
 
-    def on_validate(self) -> Iterator[None]:  # type: ignore[override]
+    async def on_validate(self) -> AsyncIterator[None]:  # type: ignore[override]
         context = self.execution_context
         if context.pre_execution_errors is None and context.graphql_document is not None and context.validation_rules:
             limits = Limits.of(context.context)
+            costs: dict[str | None, int] = {}
             rules = (
                 *context.validation_rules,
-                *limit_rules(limits, context.variables),
+                *limit_rules(limits, context.variables, costs),
                 MaybeNullValidationRule,
                 OneOfInputValidationRule,
             )
@@ -266,4 +276,40 @@ class DocumentLimitsExtension(SchemaExtension):
                 max_errors=limits.max_errors,
                 hide_suggestions=limits.production,
             )
+            # a document that did not validate costs a request too, and nothing more
+            await self._charge(0 if context.pre_execution_errors else costs.get(context.operation_name, costs.get(None, 0)))
         yield
+
+    async def _charge(self, cost: int) -> None:
+        """Charge the operation to its token's rate limits; refuse it when they are spent."""
+        context = self.execution_context
+        runtime = getattr(context.context, "runtime", None)
+        if runtime is None or not runtime.rate_limits.enabled or context.operation_type.value == "subscription":
+            return
+        key = rate_key(context.context)
+        refused = await runtime.rate_limits.charge(key, cost)
+        if refused is None:
+            return
+        what = "requests" if refused.limit == "requests" else "query cost"
+        setting = "MCGRAPH_RATE_LIMIT_REQUESTS_PER_MINUTE" if refused.limit == "requests" else "MCGRAPH_RATE_LIMIT_COST_PER_MINUTE"
+        whom = "this token" if key.startswith("token:") else "requests without a token from this address"
+        context.pre_execution_errors = [
+            GraphQLError(
+                f"Rate limit reached: at most {refused.per_minute} {what} per minute for {whom} ({setting}). "
+                f"Try again in {refused.retry_after} s.",
+                extensions={"code": "RATE_LIMITED", "retryAfter": refused.retry_after},
+            )
+        ]
+        response = getattr(context.context, "response", None)
+        if isinstance(response, Response):  # over HTTP
+            response.status_code = 429
+            response.headers["Retry-After"] = str(refused.retry_after)
+
+
+def rate_key(context: object) -> str:
+    """Whom an operation is charged to: its token, or without one its client's address."""
+    actor = getattr(context, "actor", None)
+    if actor is not None and actor.token_id is not None:
+        return f"token:{actor.token_id}"
+    client = getattr(getattr(context, "request", None), "client", None)
+    return f"address:{client.host if client else 'unknown'}"

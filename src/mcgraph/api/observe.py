@@ -17,6 +17,7 @@ Outcomes:
 * ``refused``: nothing executed (a document that does not parse or validate, a limit,
   a bad variable, a mutation over GET, an HTTP-level refusal);
 * ``error``: an internal error (code INTERNAL);
+* ``timeout``: stopped at ``MCGRAPH_MAX_EXECUTION_SECONDS`` (code TIMEOUT);
 * ``cancelled``: the client went away before the result.
 
 Nothing from the request's headers, variables or result is logged, so neither a token
@@ -40,6 +41,7 @@ from strawberry.schema.exceptions import (
     InvalidOperationTypeError,
 )
 
+from mcgraph.domain.errors import ErrorCode
 from mcgraph.logs import get_logger
 from mcgraph.metrics import NO_OPERATION
 
@@ -67,6 +69,8 @@ def outcome_of_exception(error: BaseException) -> str:
     """The outcome of an operation that raised instead of answering."""
     if isinstance(error, asyncio.CancelledError):
         return "cancelled"
+    if _code(error) == ErrorCode.TIMEOUT:
+        return "timeout"
     if isinstance(error, (MissingQueryError, CannotGetOperationTypeError, InvalidOperationTypeError)):
         return "refused"
     return "error"

@@ -15,6 +15,7 @@ from mcgraph.api import automation
 from mcgraph.api.automation import AutomationMutation, AutomationQuery
 from mcgraph.api.common import AWARE_DATETIME
 from mcgraph.api.context import OperationScopeExtension
+from mcgraph.api.deadline import TimeLimitExtension
 from mcgraph.api.errors import ErrorPolicyExtension
 from mcgraph.api.events import EventsQuery
 from mcgraph.api.limits import DocumentLimitsExtension
@@ -72,7 +73,7 @@ def build_schema(plugins: Plugins | None = None) -> strawberry.Schema:
         mutation=merge_types("Mutation", roots.mutation((TenancyMutation, ProjectsMutation, CollabMutation, ProcessesMutation, AutomationMutation))),
         subscription=merge_types("Subscription", roots.subscription((Subscription,))),
         types=[Node, *core_types, *roots.types],
-        extensions=[ObserveExtension, ErrorPolicyExtension, DocumentLimitsExtension, OperationScopeExtension],
+        extensions=[ObserveExtension, ErrorPolicyExtension, DocumentLimitsExtension, OperationScopeExtension, TimeLimitExtension],
         config=StrawberryConfig(auto_camel_case=True, scalar_map={datetime: AWARE_DATETIME}),
         added_fields=plugin_fields(contributions, {t.__name__: t for t in core_types}),
     )

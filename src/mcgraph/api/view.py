@@ -41,6 +41,8 @@ from mcgraph.runtime import Runtime
 _MEDIA_TYPE = "mcgraph.media_type"
 _REQUEST_ERROR_STATUS = "mcgraph.request_error_status"
 _AUTHENTICATED = "mcgraph.authenticated"  # (actor, problem), when known before execution
+# the status of a request error (nothing executed) with application/graphql-response+json, by code
+REQUEST_ERROR_STATUS = (("INTERNAL", 500), ("RATE_LIMITED", 429), ("TIMEOUT", 503))
 
 
 class GraphQLView(GraphQL[Context, None]):
@@ -141,8 +143,8 @@ class GraphQLView(GraphQL[Context, None]):
         """Marks a request error (nothing executed); ``application/graphql-response+json`` gets no ``data`` and a 4xx."""
         response = await super().process_result(request, result)
         if result.data is None and result.errors and all(error.path is None for error in result.errors):
-            internal = any((error.extensions or {}).get("code") == "INTERNAL" for error in result.errors)
-            request.scope[_REQUEST_ERROR_STATUS] = 500 if internal else 400
+            codes = {(error.extensions or {}).get("code") for error in result.errors}
+            request.scope[_REQUEST_ERROR_STATUS] = next((status for code, status in REQUEST_ERROR_STATUS if code in codes), 400)
             if request.scope.get(_MEDIA_TYPE) == http.GRAPHQL_RESPONSE_JSON:
                 response.pop("data", None)
         return response
