@@ -1,0 +1,189 @@
+// The dashboard: sign in, read the organisation's portfolio over HTTP, then keep it live.
+//
+// Live: `projectUpdated` (one per project) and `portfolioChanged` push the changed project
+// or process, drawn at once; `events(after:)` hears every change of the organisation and
+// each one re-reads the whole dashboard (coalesced: one read at a time, one more queued),
+// so the totals and lists follow too. The page reads `latestEventCursor` before its first
+// read and resumes `events` from the last cursor it saw after a reconnection, so no change
+// is missed between a read and the live feed, nor while the socket was down.
+//
+// The token is kept in sessionStorage: it survives a reload of the tab but not closing it,
+// stays out of other tabs and off the disk (unlike localStorage), and is never sent on its
+// own the way a cookie is (so no cross-site request can use it). The page's CSP (no inline
+// or foreign script) and text-only drawing keep other scripts from reading it.
+
+import { DASHBOARD, EVENTS, PORTFOLIO_CHANGED, PROJECT_UPDATED, SignedOut, VIEWER, query } from "./api.js";
+import { LiveConnection } from "./live.js";
+import { renderAttention, renderProcesses, renderProjects, renderTiles } from "./view.js";
+
+const TOKEN_KEY = "mcgraph.token";
+
+const state = {
+  token: null,
+  cursor: null,
+  live: null,
+  data: null,
+  projectFeeds: new Map(), // project id -> subscription id
+  reading: null,
+  readAgain: false,
+};
+
+function show(signedIn) {
+  document.getElementById("sign-in").hidden = signedIn;
+  document.getElementById("dashboard").hidden = !signedIn;
+  document.getElementById("sign-out").hidden = !signedIn;
+}
+
+function setLive(status) {
+  const badge = document.getElementById("live");
+  badge.dataset.state = status;
+  badge.textContent = status;
+}
+
+function draw() {
+  const { portfolio, projects, processes, overdueRuns } = state.data;
+  const lateRuns = new Map();
+  for (const run of overdueRuns.nodes) lateRuns.set(run.process.id, (lateRuns.get(run.process.id) || 0) + 1);
+  renderTiles(portfolio, overdueRuns.totalCount);
+  renderAttention(portfolio);
+  renderProjects(projects.nodes);
+  renderProcesses(processes.nodes, lateRuns);
+}
+
+/** Puts a pushed project or process in place of the one shown, wherever it is shown. */
+function replace(list, changed) {
+  return list.map((item) => (item.id === changed.id ? changed : item));
+}
+
+function applyProject(project) {
+  if (!project || !state.data) return;
+  state.data.projects.nodes = replace(state.data.projects.nodes, project);
+  const p = state.data.portfolio;
+  p.atRisk = replace(p.atRisk, project);
+  p.offTrack = replace(p.offTrack, project);
+  draw();
+}
+
+function applyProcess(process) {
+  if (!process || !state.data) return;
+  state.data.processes.nodes = replace(state.data.processes.nodes, process);
+  const p = state.data.portfolio;
+  p.processesAtRisk = replace(p.processesAtRisk, process);
+  p.processesOffTrack = replace(p.processesOffTrack, process);
+  draw();
+}
+
+/** Re-reads the dashboard; while a read is under way, one more is queued behind it. */
+function reread() {
+  if (state.reading) {
+    state.readAgain = true;
+    return;
+  }
+  state.reading = query(state.token, DASHBOARD)
+    .then((data) => {
+      if (!state.token) return; // signed out meanwhile
+      state.data = data;
+      draw();
+      followProjects(data.projects.nodes);
+    })
+    .catch(failed)
+    .finally(() => {
+      state.reading = null;
+      if (state.readAgain && state.token) {
+        state.readAgain = false;
+        reread();
+      }
+    });
+}
+
+/** One `projectUpdated` per project shown: new projects get one, gone ones lose theirs. */
+function followProjects(projects) {
+  const ids = new Set(projects.map((p) => p.id));
+  for (const [id, feed] of state.projectFeeds) {
+    if (!ids.has(id)) {
+      state.live.unsubscribe(feed);
+      state.projectFeeds.delete(id);
+    }
+  }
+  for (const id of ids) {
+    if (state.projectFeeds.has(id)) continue;
+    const feed = state.live.subscribe(PROJECT_UPDATED, () => ({ id }), {
+      next: (payload) => applyProject(payload.data?.projectUpdated.project),
+      end: () => { state.projectFeeds.delete(id); reread(); },
+    });
+    state.projectFeeds.set(id, feed);
+  }
+}
+
+function followEvents() {
+  state.live.subscribe(EVENTS, () => ({ after: state.cursor }), {
+    next: (payload) => {
+      const event = payload.data?.events;
+      if (!event) return;
+      state.cursor = event.cursor;
+      reread();
+    },
+    end: () => followEvents(), // resumes after the last cursor seen
+  });
+}
+
+function followPortfolio() {
+  state.live.subscribe(PORTFOLIO_CHANGED, () => ({}), {
+    next: (payload) => {
+      const change = payload.data?.portfolioChanged;
+      applyProject(change?.project);
+      applyProcess(change?.process);
+    },
+    end: () => followPortfolio(),
+  });
+}
+
+function failed(problem) {
+  if (problem instanceof SignedOut) {
+    signOut(problem.message);
+    return;
+  }
+  setLive("error");
+  console.error(problem);
+}
+
+async function signIn(token) {
+  const { viewer, latestEventCursor } = await query(token, VIEWER);
+  state.token = token;
+  state.cursor = latestEventCursor;
+  sessionStorage.setItem(TOKEN_KEY, token);
+  document.getElementById("organization").textContent = `${viewer.organization.name} · ${viewer.user.name}`;
+  show(true);
+  state.live = new LiveConnection(token, { onState: setLive, onRefused: signOut });
+  followEvents();
+  followPortfolio();
+  state.live.start();
+  reread();
+}
+
+function signOut(why = "") {
+  state.live?.stop();
+  Object.assign(state, { token: null, cursor: null, live: null, data: null, readAgain: false });
+  state.projectFeeds.clear();
+  sessionStorage.removeItem(TOKEN_KEY);
+  document.getElementById("organization").textContent = "";
+  document.getElementById("sign-in-error").textContent = why;
+  setLive("offline");
+  show(false);
+}
+
+function start() {
+  const form = document.getElementById("sign-in");
+  form.addEventListener("submit", (submitted) => {
+    submitted.preventDefault();
+    const token = form.elements.token.value.trim();
+    form.elements.token.value = "";
+    signIn(token).catch((problem) => signOut(problem.message));
+  });
+  document.getElementById("sign-out").addEventListener("click", () => signOut());
+  const saved = sessionStorage.getItem(TOKEN_KEY);
+  if (saved) signIn(saved).catch((problem) => signOut(problem.message));
+  else show(false);
+}
+
+start();
