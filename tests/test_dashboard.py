@@ -118,7 +118,12 @@ async def test_the_dashboard_shows_the_demo_and_follows_changes_live(live, datab
     async with database.transaction() as session:
         token = await seed(session, clock.now(), runtime.plugins, runtime.settings)
 
-    await _sign_in(page, live.url, token)
+    console_errors: list[str] = []  # a CSP violation shows here
+    page.on("console", lambda message: console_errors.append(message.text) if message.type == "error" else None)
+    await _sign_in(page, live.url, "mcg_not-a-token")
+    await expect(page.locator("#sign-in-error")).to_contain_text("not valid")
+    await page.fill("#token", token)
+    await page.click("#sign-in button")
     await expect(page.locator("#organization")).to_have_text("Demo Company · Olivia Owner")
 
     projects = page.locator("#projects tr")
@@ -162,6 +167,7 @@ async def test_the_dashboard_shows_the_demo_and_follows_changes_live(live, datab
     row = page.locator('#projects tr[data-key="NEW"]')
     await expect(row.locator(".name")).to_have_text(name, timeout=LIVE_DEADLINE_MS)
     assert await page.locator("img.injected").count() == 0
+    assert console_errors == []
 
 
 async def test_after_a_server_restart_the_page_reconnects_and_catches_up_on_what_it_missed(settings, clock, acme, gql, page):

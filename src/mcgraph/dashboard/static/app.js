@@ -50,26 +50,18 @@ function draw() {
   renderProcesses(processes.nodes, lateRuns);
 }
 
-/** Puts a pushed project or process in place of the one shown, wherever it is shown. */
-function replace(list, changed) {
-  return list.map((item) => (item.id === changed.id ? changed : item));
-}
+// Where the dashboard's data shows a project, and a process: [object, key of the list].
+const PROJECT_LISTS = (data) => [[data.projects, "nodes"], [data.portfolio, "atRisk"], [data.portfolio, "offTrack"]];
+const PROCESS_LISTS = (data) => [
+  [data.processes, "nodes"], [data.portfolio, "processesAtRisk"], [data.portfolio, "processesOffTrack"],
+];
 
-function applyProject(project) {
-  if (!project || !state.data) return;
-  state.data.projects.nodes = replace(state.data.projects.nodes, project);
-  const p = state.data.portfolio;
-  p.atRisk = replace(p.atRisk, project);
-  p.offTrack = replace(p.offTrack, project);
-  draw();
-}
-
-function applyProcess(process) {
-  if (!process || !state.data) return;
-  state.data.processes.nodes = replace(state.data.processes.nodes, process);
-  const p = state.data.portfolio;
-  p.processesAtRisk = replace(p.processesAtRisk, process);
-  p.processesOffTrack = replace(p.processesOffTrack, process);
+/** Puts a pushed project or process in place of the one shown, in every list that shows it. */
+function apply(changed, lists) {
+  if (!changed || !state.data) return;
+  for (const [holder, key] of lists(state.data)) {
+    holder[key] = holder[key].map((item) => (item.id === changed.id ? changed : item));
+  }
   draw();
 }
 
@@ -108,11 +100,17 @@ function followProjects(projects) {
   for (const id of ids) {
     if (state.projectFeeds.has(id)) continue;
     const feed = state.live.subscribe(PROJECT_UPDATED, () => ({ id }), {
-      next: (payload) => applyProject(payload.data?.projectUpdated.project),
-      end: () => { state.projectFeeds.delete(id); reread(); },
+      next: (payload) => apply(payload.data?.projectUpdated.project, PROJECT_LISTS),
+      end: () => state.projectFeeds.delete(id), // the next re-read follows it again if it is still shown
     });
     state.projectFeeds.set(id, feed);
   }
+}
+
+/** Subscribes again a little later (not in a loop with a server that keeps refusing), unless signed out. */
+function later(follow) {
+  const live = state.live;
+  setTimeout(() => { if (state.live === live) follow(); }, 1000);
 }
 
 function followEvents() {
@@ -123,7 +121,7 @@ function followEvents() {
       state.cursor = event.cursor;
       reread();
     },
-    end: () => followEvents(), // resumes after the last cursor seen
+    end: () => later(followEvents), // resumes after the last cursor seen
   });
 }
 
@@ -131,10 +129,10 @@ function followPortfolio() {
   state.live.subscribe(PORTFOLIO_CHANGED, () => ({}), {
     next: (payload) => {
       const change = payload.data?.portfolioChanged;
-      applyProject(change?.project);
-      applyProcess(change?.process);
+      apply(change?.project, PROJECT_LISTS);
+      apply(change?.process, PROCESS_LISTS);
     },
-    end: () => followPortfolio(),
+    end: () => later(followPortfolio),
   });
 }
 
