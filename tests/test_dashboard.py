@@ -40,6 +40,7 @@ SET_STATE = """mutation($input: SetTaskStateInput!) { setTaskState(input: $input
   task { project { progress overdue: tasks(where: {overdue: true}) { totalCount } health { reasons { message } } } } } }"""
 CREATE_PROJECT = """mutation($input: CreateProjectInput!) { createProject(input: $input) { userErrors { code } project { id } } }"""
 TREND = """{ process(key: "ONB") { metrics { trend { medianCycleTimeHours } } } }"""
+UNDER_WAY = """{ processRuns(where: {states: [RUNNING]}) { nodes { name steps { stepKey task { id } } } } }"""
 ERP = """{ project(key: "ERP") { progress tasks(where: {overdue: true}) { nodes { id } } } }"""
 
 
@@ -146,9 +147,10 @@ async def test_the_dashboard_shows_the_demo_and_follows_changes_live(live, datab
     await expect(onboarding.locator("svg.chart circle")).to_have_count(len(weeks))  # a dot a week with finished runs
     await expect(page.locator('#processes article[data-key="MAINT"] .health')).to_have_text("on track")
 
-    # live: every project's projectUpdated, portfolioChanged and events(after:) listen
+    # live: projectUpdated for each of 5 projects, processRunUpdated for the run under way,
+    # portfolioChanged and events(after:) listen
     await expect(page.locator("#live")).to_have_attribute("data-state", "live")
-    await live.listening(7)
+    await live.listening(8)
 
     before = (await _graphql(live.url, token, ERP))["project"]
     overdue = before["tasks"]["nodes"]
@@ -160,6 +162,14 @@ async def test_the_dashboard_shows_the_demo_and_follows_changes_live(live, datab
     await expect(erp.locator(".overdue")).to_have_text(str(len(overdue) - 1), timeout=LIVE_DEADLINE_MS)
     await expect(erp.locator(".share")).to_have_text(_percent(after["progress"]), timeout=LIVE_DEADLINE_MS)
     await expect(page.locator("#overdue-tasks")).to_have_text(str(5 - 1), timeout=LIVE_DEADLINE_MS)
+
+    # the run under way moves on: its background check done, it waits for the sign-off
+    run = (await _graphql(live.url, token, UNDER_WAY))["processRuns"]["nodes"][0]
+    check = next(step["task"]["id"] for step in run["steps"] if step["stepKey"] == "background-check")
+    shown = onboarding.locator(f'.runs li[data-run="{run["name"]}"] .run-at')
+    await expect(shown).to_have_text("Background check")
+    await _graphql(live.url, token, SET_STATE, {"input": {"taskId": check, "state": "done", "force": True}})
+    await expect(shown).to_have_text("Sign-off (waiting)", timeout=LIVE_DEADLINE_MS)
 
     # a new project shows up, and its name is text, never markup
     name = '<img src="x" class="injected"> Launch'

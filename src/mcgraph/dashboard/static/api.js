@@ -8,12 +8,18 @@ const PROJECT = `fragment DashboardProject on Project {
 
 const PROCESS = `fragment DashboardProcess on Process {
   id key name status
+  schedule { description nextRuns(count: 1) }
   health { health reasons { code health message } }
   metrics {
     runsCompleted runsRunning medianCycleTimeHours onTimeRate
     bottleneck { stepName medianDurationHours shareOfCycleTime message }
     trend { periodStart runsCompleted medianCycleTimeHours }
   }
+}`;
+
+const RUN = `fragment DashboardRun on ProcessRun {
+  id name state dueAt isOverdue process { id }
+  steps { readyAt startedAt finishedAt step { name } }
 }`;
 
 export const VIEWER = `{ viewer { role user { name } organization { name } } latestEventCursor }`;
@@ -29,12 +35,11 @@ export const DASHBOARD = `query Dashboard {
   }
   projects(first: 50) { nodes { ...DashboardProject } }
   processes(first: 50) { nodes { ...DashboardProcess } }
-  overdueRuns: processRuns(where: {states: [RUNNING], overdue: true}, first: 50) {
-    totalCount nodes { process { id } }
-  }
+  runsUnderWay: processRuns(where: {states: [RUNNING]}, first: 50) { nodes { ...DashboardRun } }
 }
 ${PROJECT}
-${PROCESS}`;
+${PROCESS}
+${RUN}`;
 
 export const EVENTS = `subscription Resume($after: String) { events(after: $after) { cursor type } }`;
 
@@ -48,6 +53,11 @@ export const PROJECT_UPDATED = `subscription ProjectUpdated($id: ID!) {
   projectUpdated(id: $id) { project { ...DashboardProject } }
 }
 ${PROJECT}`;
+
+export const RUN_UPDATED = `subscription RunUpdated($id: ID!) {
+  processRunUpdated(id: $id) { run { ...DashboardRun } }
+}
+${RUN}`;
 
 export class SignedOut extends Error {}
 

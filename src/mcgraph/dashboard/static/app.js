@@ -1,7 +1,7 @@
 // The dashboard: sign in, read the organisation's portfolio over HTTP, then keep it live.
 //
-// Live: `projectUpdated` (one per project) and `portfolioChanged` push the changed project
-// or process, drawn at once; `events(after:)` hears every change of the organisation and
+// Live: `projectUpdated` (one per project), `processRunUpdated` (one per run under way) and
+// `portfolioChanged` push the changed project, run or process, drawn at once; `events(after:)` hears every change of the organisation and
 // each one re-reads the whole dashboard (coalesced: one read at a time, one more queued),
 // so the totals and lists follow too. The page reads `latestEventCursor` before its first
 // read and resumes `events` from the last cursor it saw after a reconnection, so no change
@@ -12,7 +12,7 @@
 // own the way a cookie is (so no cross-site request can use it). The page's CSP (no inline
 // or foreign script) and text-only drawing keep other scripts from reading it.
 
-import { DASHBOARD, EVENTS, PORTFOLIO_CHANGED, PROJECT_UPDATED, SignedOut, VIEWER, query } from "./api.js";
+import { DASHBOARD, EVENTS, PORTFOLIO_CHANGED, PROJECT_UPDATED, RUN_UPDATED, SignedOut, VIEWER, query } from "./api.js";
 import { LiveConnection } from "./live.js";
 import { renderAttention, renderProcesses, renderProjects, renderTiles } from "./view.js";
 
@@ -24,6 +24,7 @@ const state = {
   live: null,
   data: null,
   projectFeeds: new Map(), // project id -> subscription id
+  runFeeds: new Map(), // run id -> subscription id
   reading: null,
   readAgain: false,
 };
@@ -41,20 +42,20 @@ function setLive(status) {
 }
 
 function draw() {
-  const { portfolio, projects, processes, overdueRuns } = state.data;
-  const lateRuns = new Map();
-  for (const run of overdueRuns.nodes) lateRuns.set(run.process.id, (lateRuns.get(run.process.id) || 0) + 1);
-  renderTiles(portfolio, overdueRuns.totalCount);
+  const { portfolio, projects, processes, runsUnderWay } = state.data;
+  const running = runsUnderWay.nodes.filter((run) => run.state === "RUNNING");
+  renderTiles(portfolio, running.filter((run) => run.isOverdue).length);
   renderAttention(portfolio);
   renderProjects(projects.nodes);
-  renderProcesses(processes.nodes, lateRuns);
+  renderProcesses(processes.nodes, running);
 }
 
-// Where the dashboard's data shows a project, and a process: [object, key of the list].
+// Where the dashboard's data shows a project, a process, a run: [object, key of the list].
 const PROJECT_LISTS = (data) => [[data.projects, "nodes"], [data.portfolio, "atRisk"], [data.portfolio, "offTrack"]];
 const PROCESS_LISTS = (data) => [
   [data.processes, "nodes"], [data.portfolio, "processesAtRisk"], [data.portfolio, "processesOffTrack"],
 ];
+const RUN_LISTS = (data) => [[data.runsUnderWay, "nodes"]];
 
 /** Puts a pushed project or process in place of the one shown, in every list that shows it. */
 function apply(changed, lists) {
@@ -76,7 +77,8 @@ function reread() {
       if (!state.token) return; // signed out meanwhile
       state.data = data;
       draw();
-      followProjects(data.projects.nodes);
+      follow(state.projectFeeds, data.projects.nodes, PROJECT_UPDATED, (d) => d?.projectUpdated.project, PROJECT_LISTS);
+      follow(state.runFeeds, data.runsUnderWay.nodes, RUN_UPDATED, (d) => d?.processRunUpdated.run, RUN_LISTS);
     })
     .catch(failed)
     .finally(() => {
@@ -88,22 +90,22 @@ function reread() {
     });
 }
 
-/** One `projectUpdated` per project shown: new projects get one, gone ones lose theirs. */
-function followProjects(projects) {
-  const ids = new Set(projects.map((p) => p.id));
-  for (const [id, feed] of state.projectFeeds) {
+/** One subscription per item shown (`document` with its id): new items get one, gone ones lose theirs. */
+function follow(feeds, items, document, changed, lists) {
+  const ids = new Set(items.map((item) => item.id));
+  for (const [id, feed] of feeds) {
     if (!ids.has(id)) {
       state.live.unsubscribe(feed);
-      state.projectFeeds.delete(id);
+      feeds.delete(id);
     }
   }
   for (const id of ids) {
-    if (state.projectFeeds.has(id)) continue;
-    const feed = state.live.subscribe(PROJECT_UPDATED, () => ({ id }), {
-      next: (payload) => apply(payload.data?.projectUpdated.project, PROJECT_LISTS),
-      end: () => state.projectFeeds.delete(id), // the next re-read follows it again if it is still shown
+    if (feeds.has(id)) continue;
+    const feed = state.live.subscribe(document, () => ({ id }), {
+      next: (payload) => apply(changed(payload.data), lists),
+      end: () => feeds.delete(id), // the next re-read follows it again if it is still shown
     });
-    state.projectFeeds.set(id, feed);
+    feeds.set(id, feed);
   }
 }
 
@@ -163,6 +165,7 @@ function signOut(why = "") {
   state.live?.stop();
   Object.assign(state, { token: null, cursor: null, live: null, data: null, readAgain: false });
   state.projectFeeds.clear();
+  state.runFeeds.clear();
   sessionStorage.removeItem(TOKEN_KEY);
   document.getElementById("organization").textContent = "";
   document.getElementById("sign-in-error").textContent = why;

@@ -81,10 +81,33 @@ function figure(label, value, attributes = {}) {
   return el("div", { class: "figure-row", ...attributes }, el("dt", {}, label), el("dd", {}, value));
 }
 
-export function renderProcesses(processes, overdueRuns) {
+const RUNS_SHOWN = 5;
+
+function moment(value) {
+  const parts = { month: "short", day: "numeric", hour: "2-digit", minute: "2-digit", hourCycle: "h23" };
+  return new Date(value).toLocaleString(undefined, parts);
+}
+
+/** The runs under way, each with the steps it is at and when it is due. */
+function underWay(runs) {
+  if (!runs.length) return null;
+  const items = runs.slice(0, RUNS_SHOWN).map((run) => {
+    const open = run.steps.filter((s) => s.readyAt && !s.finishedAt);
+    const at = open.map((s) => `${s.step.name}${s.startedAt ? "" : " (waiting)"}`).join(", ") || "–";
+    return el("li", { "data-run": run.name, class: run.isOverdue ? "late" : null },
+      el("span", { class: "run-name" }, run.name),
+      el("span", { class: "run-at" }, at),
+      el("span", { class: "run-due" }, run.dueAt ? `${run.isOverdue ? "overdue since" : "due"} ${moment(run.dueAt)}` : ""));
+  });
+  if (runs.length > RUNS_SHOWN) items.push(el("li", { class: "quiet" }, `and ${runs.length - RUNS_SHOWN} more`));
+  return el("div", {}, el("h4", {}, "Under way"), el("ul", { class: "runs" }, ...items));
+}
+
+export function renderProcesses(processes, running) {
   const cards = processes.map((p) => {
     const m = p.metrics;
-    const late = overdueRuns.get(p.id) || 0;
+    const runs = running.filter((run) => run.process.id === p.id);
+    const late = runs.filter((run) => run.isOverdue).length;
     const bottleneck = m.bottleneck
       ? el("p", { class: "bottleneck" }, "Bottleneck: ", el("strong", {}, m.bottleneck.stepName),
         ` (${percent(m.bottleneck.shareOfCycleTime)} of the cycle time, ${hours(m.bottleneck.medianDurationHours)} median)`)
@@ -99,6 +122,9 @@ export function renderProcesses(processes, overdueRuns) {
         figure("median cycle", hours(m.medianCycleTimeHours)),
         figure("on time", percent(m.onTimeRate))),
       bottleneck,
+      p.schedule ? el("p", { class: "schedule" }, `Starts by itself ${p.schedule.description}`,
+        p.schedule.nextRuns.length ? `; next on ${moment(p.schedule.nextRuns[0])}.` : ".") : null,
+      underWay(runs),
       el("h4", {}, "Cycle time per week"),
       cycleTimeChart(m.trend));
   });
