@@ -25,6 +25,7 @@ const state = {
   data: null,
   projectFeeds: new Map(), // project id -> subscription id
   runFeeds: new Map(), // run id -> subscription id
+  connection: "offline", // what the socket says; the badge shows "error" over it while a read fails
   reading: null,
   readAgain: false,
 };
@@ -33,6 +34,11 @@ function show(signedIn) {
   document.getElementById("sign-in").hidden = signedIn;
   document.getElementById("dashboard").hidden = !signedIn;
   document.getElementById("sign-out").hidden = !signedIn;
+}
+
+function onConnection(status) {
+  state.connection = status;
+  setLive(status);
 }
 
 function setLive(status) {
@@ -76,6 +82,7 @@ function reread() {
     .then((data) => {
       if (!state.token) return; // signed out meanwhile
       state.data = data;
+      setLive(state.connection);
       draw();
       follow(state.projectFeeds, data.projects.nodes, PROJECT_UPDATED, (d) => d?.projectUpdated.project, PROJECT_LISTS);
       follow(state.runFeeds, data.runsUnderWay.nodes, RUN_UPDATED, (d) => d?.processRunUpdated.run, RUN_LISTS);
@@ -109,10 +116,10 @@ function follow(feeds, items, document, changed, lists) {
   }
 }
 
-/** Subscribes again a little later (not in a loop with a server that keeps refusing), unless signed out. */
-function later(follow) {
+/** Tries again a little later (not in a loop with a server that keeps refusing), unless signed out. */
+function later(again) {
   const live = state.live;
-  setTimeout(() => { if (state.live === live) follow(); }, 1000);
+  setTimeout(() => { if (live && state.live === live) again(); }, 1000);
 }
 
 function followEvents() {
@@ -144,7 +151,8 @@ function failed(problem) {
     return;
   }
   setLive("error");
-  console.error(problem);
+  console.warn("reading the dashboard failed:", problem);
+  later(reread);
 }
 
 async function signIn(token) {
@@ -154,7 +162,7 @@ async function signIn(token) {
   sessionStorage.setItem(TOKEN_KEY, token);
   document.getElementById("organization").textContent = `${viewer.organization.name} · ${viewer.user.name}`;
   show(true);
-  state.live = new LiveConnection(token, { onState: setLive, onRefused: signOut });
+  state.live = new LiveConnection(token, { onState: onConnection, onRefused: signOut });
   followEvents();
   followPortfolio();
   state.live.start();
@@ -169,7 +177,7 @@ function signOut(why = "") {
   sessionStorage.removeItem(TOKEN_KEY);
   document.getElementById("organization").textContent = "";
   document.getElementById("sign-in-error").textContent = why;
-  setLive("offline");
+  onConnection("offline");
   show(false);
 }
 
