@@ -96,11 +96,11 @@ def _percent(share: float) -> str:
 
 
 async def test_the_page_is_served_beside_the_api_with_a_strict_policy(http):
-    page = await http.get("/")
-    assert page.status_code == 200 and page.headers["content-type"].startswith("text/html")
-    policy = page.headers["content-security-policy"]
+    index = await http.get("/")
+    assert index.status_code == 200 and index.headers["content-type"].startswith("text/html")
+    policy = index.headers["content-security-policy"]
     assert "script-src 'self'" in policy and "default-src 'none'" in policy and "unsafe" not in policy
-    assert page.headers["x-content-type-options"] == "nosniff"
+    assert index.headers["x-content-type-options"] == "nosniff"
     script = await http.get("/app.js")
     assert script.status_code == 200 and "javascript" in script.headers["content-type"]
     assert script.headers["content-security-policy"] == policy
