@@ -56,3 +56,14 @@ async def test_events_stay_in_their_organisation_and_bad_cursors_are_refused(gql
     assert by_subject == []
     body = await gql(EVENTS, {"after": "not-a-cursor"}, token=acme[Role.VIEWER])
     assert body["errors"][0]["extensions"]["code"] == "BAD_USER_INPUT"
+
+
+async def test_the_latest_cursor_is_where_a_live_view_resumes_from(gql, acme, globex):
+    latest = "{ latestEventCursor }"
+    assert (await gql.data(latest, token=acme[Role.VIEWER]))["latestEventCursor"] is None
+    await _work(gql, acme)
+    cursor = (await gql.data(latest, token=acme[Role.VIEWER]))["latestEventCursor"]
+    everything = (await gql.data(EVENTS, {"first": 50}, token=acme[Role.VIEWER]))["events"]
+    assert cursor == everything["pageInfo"]["endCursor"]
+    assert (await gql.data(EVENTS, {"after": cursor}, token=acme[Role.VIEWER]))["events"]["nodes"] == []
+    assert (await gql.data(latest, token=globex[Role.OWNER]))["latestEventCursor"] is None

@@ -17,6 +17,7 @@ from mcgraph.api.schema import build_schema
 from mcgraph.api.view import GraphQLView
 from mcgraph.automation.broker import automations_running
 from mcgraph.automation.sweeps import background_jobs
+from mcgraph.dashboard import dashboard
 from mcgraph.db.migrate import check_current
 from mcgraph.domain.clock import Clock
 from mcgraph.health import readiness
@@ -77,6 +78,7 @@ def create_app(
             Route("/healthz", healthz),
             Route("/readyz", readyz),
             Route("/metrics", metrics),
+            dashboard(),
         ],
         middleware=middleware,
         lifespan=lifespan,

@@ -79,7 +79,8 @@ def serve(host: str, port: int, workers: int, demo: bool, database_url: str | No
     if demo:
         token = _seed_demo(settings)
         click.echo(f"Demo organisation ready. Owner token:\n\n    {token}\n")
-        click.echo(f"Open {address} and set the header  Authorization: Bearer {token}\n")
+        click.echo(f"Open {address} and set the header  Authorization: Bearer {token}")
+        click.echo(f"or open the live dashboard at http://{host}:{port}/ and paste the token.\n")
     click.echo(f"mcgraph serving {address}" + ("" if settings.is_production else " (GraphiQL)"))
     if workers > 1 and not settings.bus_url:
         click.echo(

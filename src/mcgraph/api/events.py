@@ -14,7 +14,7 @@ from mcgraph.api.projects.collab_types import Event
 from mcgraph.api.relay import Connection, decode_id, window
 from mcgraph.db.pagination import Page
 from mcgraph.domain.errors import BadInput
-from mcgraph.domain.history import event_log
+from mcgraph.domain.history import event_log, newest_event_id
 from mcgraph.domain.permissions import Action
 
 # subject_type of the log -> the API type whose ids name it
@@ -59,3 +59,16 @@ class EventsQuery:
         page = Page(items, [str(e.id) for e in items], len(rows) > win.size, after is not None, count)
         return Connection.of(page, info.context.scope)
 
+
+    @query(
+        Action.PROJECT_READ,
+        description=(
+            "The cursor of the organisation's newest event, null before the first. Read it before "
+            "the data a live view shows, then subscribe to `events(after:)` with it: no change in "
+            "between is missed."
+        ),
+    )
+    async def latest_event_cursor(self, info: strawberry.Info) -> str | None:
+        async with info.context.read() as session:
+            newest = await session.scalar(newest_event_id(info.context.actor.organization_id))
+        return None if newest is None else str(newest)

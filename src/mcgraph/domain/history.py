@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import Select, or_, select
+from sqlalchemy import Select, func, or_, select
 
 from mcgraph.db.models import Event
 from mcgraph.db.pagination import SortKey
@@ -50,3 +50,8 @@ def event_log(organization_id: int, *, after: int | None, types: Sequence[str] =
     if subject is not None:
         stmt = stmt.where(Event.subject_type == subject[0], Event.subject_id == subject[1])
     return stmt.order_by(Event.id)
+
+
+def newest_event_id(organization_id: int) -> Select[Any]:
+    """The id of the organisation's newest event (NULL before the first)."""
+    return select(func.max(Event.id)).where(Event.organization_id == organization_id)
