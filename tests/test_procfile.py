@@ -1,6 +1,7 @@
-"""The Procfile, run by honcho as docs/deploy.md says: migrate, then two API processes, a
-worker and a scheduler on PostgreSQL and Redis. A subscriber on one API process sees a
-task made through the other, and the comment an automation adds to it on the worker."""
+"""The deployment guide (docs/deploy.md) and the Procfile, run by honcho as the guide says:
+migrate, then two API processes, a worker and a scheduler on PostgreSQL and Redis. A
+subscriber on one API process sees a task made through the other, and the comment an
+automation adds to it on the worker."""
 
 from __future__ import annotations
 
@@ -16,12 +17,14 @@ from sqlalchemy import text
 
 from mcgraph.automation.scheduler import LEADER_LOCK
 from mcgraph.db.models import Role
+from mcgraph.settings import Settings
 from tests.live import Http, free_port, open_socket, wait_until_serving
 from tests.test_automation_workers import create_rule, scalar, until
 from tests.test_live_fanout import postgres_only
 from tests.test_subscriptions import EVENTS, create_project, create_task
 
-PROCFILE = Path(__file__).resolve().parents[1] / "Procfile"
+ROOT = Path(__file__).resolve().parents[1]
+PROCFILE = ROOT / "Procfile"
 LEADING = text(
     "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND granted"
     " AND database = (SELECT oid FROM pg_database WHERE datname = current_database()) AND objid = :key"
@@ -42,6 +45,12 @@ def two_free_ports() -> int:
                 client.get(f"http://127.0.0.1:{port + 1}", timeout=0.5)
         except httpx.ConnectError:
             return port
+
+
+def test_the_guide_names_every_setting():
+    guide = (ROOT / "docs" / "deploy.md").read_text()
+    variables = [f"MCGRAPH_{name.upper()}" for name in Settings.model_fields]
+    assert [variable for variable in variables if f"`{variable}`" not in guide] == []
 
 
 @postgres_only
