@@ -88,7 +88,6 @@ def create_app(
     )
     app.state.runtime = runtime
     app.state.feeds = graphql.feeds
-    app.state.sockets = graphql.sockets
     return app
 
 

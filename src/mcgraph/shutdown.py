@@ -33,25 +33,22 @@ class OpenSockets:
 
     def __init__(self) -> None:
         self._sockets: set[Closable] = set()
-        self._closing: set[asyncio.Task[None]] = set()
-        self.going_away = False
-
-    def __len__(self) -> int:
-        return len(self._sockets)
+        self._tasks: set[asyncio.Task[None]] = set()
+        self.closing = False
 
     def add(self, sock: Closable) -> None:
         self._sockets.add(sock)
-        if self.going_away:
+        if self.closing:
             task = asyncio.create_task(sock.going_away())
-            self._closing.add(task)
-            task.add_done_callback(self._closing.discard)
+            self._tasks.add(task)
+            task.add_done_callback(self._tasks.discard)
 
     def discard(self, sock: Closable) -> None:
         self._sockets.discard(sock)
 
     async def close_all(self) -> None:
         """Close every open socket with 1001, each once what is queued for it is sent."""
-        self.going_away = True
+        self.closing = True
         await asyncio.gather(*(sock.going_away() for sock in list(self._sockets)), return_exceptions=True)
 
 
@@ -75,28 +72,28 @@ def before_stop_signals(first: Callable[[], Awaitable[None]]) -> Iterator[None]:
     pending: set[asyncio.Task[None]] = set()
     started = False
 
-    def then(number: int, frame: FrameType | None) -> None:
+    def hand_on(number: int, frame: FrameType | None) -> None:
         handler: Any = previous[number]
         handler(number, frame)
 
-    async def first_then(number: int, frame: FrameType | None) -> None:
+    async def first_then_hand_on(number: int, frame: FrameType | None) -> None:
         try:
             await first()
         finally:
-            then(number, frame)
+            hand_on(number, frame)
 
     def start(number: int, frame: FrameType | None) -> None:
-        task = loop.create_task(first_then(number, frame))
+        task = loop.create_task(first_then_hand_on(number, frame))
         pending.add(task)
         task.add_done_callback(pending.discard)
 
     def on_signal(number: int, frame: FrameType | None) -> None:
         nonlocal started
         if started:
-            then(number, frame)
+            hand_on(number, frame)
             return
         started = True
-        loop.call_soon_threadsafe(start, number, frame)
+        loop.call_soon_threadsafe(start, number, frame)  # a signal handler must not touch the loop itself
 
     for number in SIGNALS:
         signal.signal(number, on_signal)
