@@ -18,6 +18,7 @@ from sqlalchemy import text
 from mcgraph.automation.scheduler import LEADER_LOCK
 from mcgraph.db.models import Role
 from mcgraph.settings import Settings
+from mcgraph.testing import reachable
 from tests.live import Http, free_port, open_socket, wait_until_serving
 from tests.test_automation_workers import create_rule, scalar, until
 from tests.test_live_fanout import postgres_only
@@ -32,18 +33,15 @@ LEADING = text(
 
 
 def honcho_start(*args: str) -> list[str]:
-    """``honcho start`` of the Procfile, with ``args``."""
-    return [sys.executable, "-m", "honcho", "start", "--procfile", str(PROCFILE), "--app-root", str(PROCFILE.parent), *args]
+    """``honcho start`` of the Procfile, with ``args``; the environment is the test's alone (no ``.env``)."""
+    return [sys.executable, "-m", "honcho", "start", "--procfile", str(PROCFILE), "--env", os.devnull, *args]
 
 
 def two_free_ports() -> int:
     """A port that is free, with the next one free too (honcho numbers api.1, api.2 so)."""
     while True:
         port = free_port()
-        try:
-            with httpx.Client() as client:
-                client.get(f"http://127.0.0.1:{port + 1}", timeout=0.5)
-        except httpx.ConnectError:
+        if not reachable("127.0.0.1", port + 1):
             return port
 
 
