@@ -13,7 +13,7 @@ import sys
 import threading
 import time
 from collections.abc import Iterator
-from typing import Any
+from typing import IO, Any
 
 import httpx
 import pytest
@@ -76,9 +76,14 @@ def _environment(settings: dict[str, str]) -> dict[str, str]:
 
 
 @contextlib.contextmanager
-def command(*args: str, **settings: str) -> Iterator[subprocess.Popen[bytes]]:
-    """``mcgraph <args>`` in a process of its own, with ``MCGRAPH_*`` settings; stopped (SIGTERM) at the end."""
-    process = subprocess.Popen([sys.executable, "-m", "mcgraph.cli", *args], env=_environment(settings), stdin=subprocess.DEVNULL)
+def command(*args: str, stderr: IO[bytes] | None = None, **settings: str) -> Iterator[subprocess.Popen[bytes]]:
+    """``mcgraph <args>`` in a process of its own, with ``MCGRAPH_*`` settings; stopped (SIGTERM) at the end.
+
+    ``stderr``, a file, receives its logs.
+    """
+    process = subprocess.Popen(
+        [sys.executable, "-m", "mcgraph.cli", *args], env=_environment(settings), stdin=subprocess.DEVNULL, stderr=stderr
+    )
     try:
         yield process
     finally:
@@ -94,12 +99,24 @@ def _stop(process: subprocess.Popen[bytes]) -> None:
         process.wait(5)
 
 
+def wait_until_serving(url: str, process: subprocess.Popen[bytes], timeout: float = 30) -> None:
+    """Poll ``url``'s ``/healthz`` until it answers; fail when ``process`` exits first, or after ``timeout`` s."""
+    deadline = time.monotonic() + timeout
+    while True:
+        if process.poll() is not None:
+            pytest.fail(f"the server process exited with {process.returncode} while starting")
+        with contextlib.suppress(httpx.HTTPError):
+            if httpx.get(url + "/healthz", timeout=1).status_code == 200:
+                return
+        if time.monotonic() > deadline:
+            pytest.fail(f"the server process did not start within {timeout} s")
+        time.sleep(0.05)
+
+
 @contextlib.contextmanager
 def spawned(**settings: str) -> Iterator[str]:
     """``mcgraph`` served by uvicorn in a process of its own, with ``MCGRAPH_*`` settings; yields its URL."""
-    sock = _free_socket()
-    port = sock.getsockname()[1]
-    sock.close()
+    port = free_port()
     env = _environment(settings)
     process = subprocess.Popen(
         [sys.executable, "-m", "uvicorn", "--factory", "mcgraph.app:create_app_from_env",
@@ -109,19 +126,20 @@ def spawned(**settings: str) -> Iterator[str]:
     )
     url = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + 30
-        while True:
-            if process.poll() is not None:
-                pytest.fail(f"the server process exited with {process.returncode} while starting")
-            with contextlib.suppress(httpx.HTTPError):
-                if httpx.get(url + "/healthz", timeout=1).status_code == 200:
-                    break
-            if time.monotonic() > deadline:
-                pytest.fail("the server process did not start within 30 s")
-            time.sleep(0.05)
+        wait_until_serving(url, process)
         yield url
     finally:
         _stop(process)
+
+
+@contextlib.contextmanager
+def served(**settings: str) -> Iterator[tuple[str, subprocess.Popen[bytes]]]:
+    """``mcgraph serve`` in a process of its own, with ``MCGRAPH_*`` settings; yields its URL and the process."""
+    port = free_port()
+    with command("serve", "--host", "127.0.0.1", "--port", str(port), **settings) as process:
+        url = f"http://127.0.0.1:{port}"
+        wait_until_serving(url, process)
+        yield url, process
 
 
 async def until(condition: Any, what: str, timeout: float = TIMEOUT) -> None:

@@ -26,6 +26,7 @@ from mcgraph.metrics import CONTENT_TYPE, read_state
 from mcgraph.middleware import RequestIdMiddleware
 from mcgraph.runtime import Runtime
 from mcgraph.settings import Settings
+from mcgraph.shutdown import before_stop_signals
 
 log = get_logger("mcgraph.app")
 
@@ -55,8 +56,12 @@ def create_app(
             await check_current(runtime.database.engine, settings.database_url)
             log.info("mcgraph started", env=settings.env, database=runtime.database.engine.url.render_as_string())
             # automations first: the relay's start-up sweep dispatches to them
-            async with automations_running(runtime, consume=settings.broker_url is None), runtime.live(), background_jobs(runtime):
-                yield
+            async with automations_running(runtime, consume=settings.broker_url is None) as automations, runtime.live(), background_jobs(runtime):
+                with before_stop_signals(graphql.sockets.close_all):
+                    try:
+                        yield
+                    finally:
+                        await automations.stop_worker()  # running actions finish while the relay still runs
         finally:
             await runtime.close()
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import difflib
+import math
 import os
 import sys
 from collections.abc import Callable, Coroutine
@@ -98,6 +99,7 @@ def serve(host: str, port: int, workers: int, demo: bool, database_url: str | No
         log_level=settings.log_level,
         lifespan="on",
         ws_max_size=1 << 20,
+        timeout_graceful_shutdown=math.ceil(settings.shutdown_seconds),  # then in-flight requests are cut
     )
 
 

@@ -61,6 +61,7 @@ class Settings(BaseSettings):
     automation_max_depth: int = Field(default=5, ge=1, le=50, description="How long a chain of automations (one triggering the next) may grow.")
     automation_sweep_seconds: float = Field(default=15.0, ge=0, description="How often runs left queued or due for a retry are sent again; 0: off.")
     automation_stuck_seconds: float = Field(default=300.0, gt=0, description="A run RUNNING this long is taken for abandoned by a dead worker and tried again.")
+    shutdown_seconds: float = Field(default=30.0, gt=0, description="How long a stopping process lets in-flight requests and running automations finish before it cuts them short.")
     worker_threads: int = Field(default=2, ge=1, le=64, description="Worker threads of the in-process broker and of each `mcgraph worker`.")
     webhook_allow: CommaList = Field(default_factory=list, description="Hosts, addresses or networks webhooks may reach although not public.")
     webhook_timeout_seconds: float = Field(default=10.0, gt=0, le=120)

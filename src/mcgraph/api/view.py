@@ -36,6 +36,7 @@ from mcgraph.domain import tokens
 from mcgraph.domain.errors import Unauthenticated
 from mcgraph.domain.permissions import Actor
 from mcgraph.runtime import Runtime
+from mcgraph.shutdown import OpenSockets
 
 
 _MEDIA_TYPE = "mcgraph.media_type"
@@ -63,6 +64,7 @@ class GraphQLView(GraphQL[Context, None]):
         self.max_subscriptions_per_connection = settings.ws_max_subscriptions
         self.runtime = runtime
         self.feeds = Feeds(self.schema)
+        self.sockets = OpenSockets()
         self.max_request_bytes = settings.max_request_bytes
         self.max_query_string_bytes = settings.max_query_string_bytes
         self.idempotency = Idempotency(

@@ -15,6 +15,8 @@ as Strawberry runs them. Subscriptions take another path, for cost and back-pres
   are waiting, the pending results are dropped, each of its subscriptions gets a
   SLOW_SUBSCRIBER error with the cursor to resume from, and the socket is closed
   (1013, try again later). The others never wait for it.
+* **Going away.** When the process stops, each socket is sent what is queued for it
+  and closed with 1001, so that its client reconnects elsewhere (:mod:`mcgraph.shutdown`).
 
 Metrics: each socket counts in ``mcgraph_websocket_connections`` while its handler runs,
 and each subscription operation in ``mcgraph_subscriptions_active`` while it is served.
@@ -50,6 +52,7 @@ from mcgraph.api.context import Context
 from mcgraph.api.errors import internal_error, shape_error
 from mcgraph.domain.errors import SlowSubscriber
 from mcgraph.logs import get_logger
+from mcgraph.shutdown import GOING_AWAY
 
 log = get_logger("mcgraph.ws")
 
@@ -288,12 +291,18 @@ class _SharedSubscriptions:
         # Strawberry closes the socket itself at times (a bad token, a bad message): after
         # what is queued, like everything else.
         self.websocket.close = self._close_after_queued
+        self.view.sockets.add(self)
 
     async def _close_after_queued(self, code: int, reason: str) -> None:
         self.outbox.close_when_sent(code, reason)
         await asyncio.wait({self._sender}, timeout=DRAIN_TIMEOUT)
 
+    async def going_away(self) -> None:
+        """The process is stopping: send what is queued, then close with 1001."""
+        await self._close_after_queued(GOING_AWAY, "Server stopping: reconnect and resume from your last cursor")
+
     async def _stop_outbox(self) -> None:
+        self.view.sockets.discard(self)
         self._sender.cancel()
         with contextlib.suppress(asyncio.CancelledError, Exception):
             await self._sender

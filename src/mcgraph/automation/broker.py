@@ -112,10 +112,12 @@ class Automations:
         self.worker.start()
 
     async def stop_worker(self) -> None:
+        """Stop consuming. Dramatiq lets the running actions finish (for up to
+        ``MCGRAPH_SHUTDOWN_SECONDS``) and puts the messages it fetched but did not start
+        back on the queue; a run cut short stays RUNNING and is sent again by the sweep."""
         if self.worker is not None:
-            await asyncio.to_thread(self.worker.stop, 10_000)
-            self.worker = None
-        self.broker.close()
+            worker, self.worker = self.worker, None
+            await asyncio.to_thread(worker.stop, int(self.runtime.settings.shutdown_seconds * 1000))
 
 
 @contextlib.asynccontextmanager
@@ -137,6 +139,7 @@ async def automations_running(runtime: Runtime, *, consume: bool) -> AsyncIterat
         runtime.relay.dispatcher = None
         runtime.automations = None
         await automations.stop_worker()
+        automations.broker.close()
 
 
 @contextlib.asynccontextmanager
@@ -148,8 +151,11 @@ async def service(settings: Settings, name: str, *, consume: bool, stop: asyncio
     stop = stop or asyncio.Event()
     stop_on_signals(stop)
     try:
-        async with automations_running(runtime, consume=consume), runtime.live():
-            yield runtime, stop
+        async with automations_running(runtime, consume=consume) as automations, runtime.live():
+            try:
+                yield runtime, stop
+            finally:
+                await automations.stop_worker()  # running actions finish while the relay still runs
     finally:
         await runtime.close()
         log.info(f"mcgraph {name} stopped")

@@ -2,7 +2,8 @@
 
 The worker owns a runtime like the API's: its actions' events go through its relay to
 the bus (so dashboards see them) and to the automations (so chains go on), exactly as
-changes made through the API do. SIGTERM lets the running actions finish first.
+changes made through the API do. SIGTERM lets the running actions finish first (for up to
+``MCGRAPH_SHUTDOWN_SECONDS``) and puts the messages fetched but not started back on the queue.
 """
 
 from __future__ import annotations
@@ -21,3 +22,4 @@ async def run_worker(settings: Settings, stop: asyncio.Event | None = None) -> N
     async with service(settings, "worker", consume=True, stop=stop) as (_, stopping):
         log.info("mcgraph worker started", threads=settings.worker_threads)
         await stopping.wait()
+        log.info("mcgraph worker stopping: running automations finish first")
