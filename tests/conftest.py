@@ -42,7 +42,7 @@ REQUIRE_RABBITMQ = os.environ.get("MCGRAPH_TEST_REQUIRE_RABBITMQ") == "1"
 __all__ = ["START", "make_token"]
 
 # Property tests: a bounded run by default (CI and the noisy shared machine: no deadline,
-# no example database in the tree); MCGRAPH_HYPOTHESIS_PROFILE=thorough for a long hunt.
+# no example database in the tree); MCGRAPH_HYPOTHESIS_PROFILE=thorough and --timeout 0 for a long hunt.
 hypothesis.settings.register_profile("mcgraph", max_examples=100, deadline=None, database=None, print_blob=True)
 hypothesis.settings.register_profile("thorough", parent=hypothesis.settings.get_profile("mcgraph"), max_examples=2000)
 hypothesis.settings.load_profile(os.environ.get("MCGRAPH_HYPOTHESIS_PROFILE", "mcgraph"))

@@ -13,7 +13,16 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from tests.project_helpers import create_project, create_task, pk
+
+from mcgraph.db import models as m
+from mcgraph.db.engine import begin_write
+from mcgraph.db.models import Role
 from mcgraph.db.models.enums import DependencyType
+from mcgraph.domain.errors import UserError, UserErrorCode
+from mcgraph.domain.permissions import system_actor
+from mcgraph.domain.tasks import add_dependency
+from mcgraph.domain.unit import Unit
 from mcgraph.domain.schedule import DependencyCycle, Schedule, ScheduleLink, ScheduleTask, compute_schedule, find_cycle
 
 FS, SS, FF, SF = DependencyType.FS, DependencyType.SS, DependencyType.FF, DependencyType.SF
@@ -227,3 +236,36 @@ def test_a_long_random_network_keeps_every_constraint():
     rng.shuffle(tasks)
     rng.shuffle(links)
     assert compute_schedule(tasks, links) == schedule
+
+
+async def test_add_dependency_refuses_exactly_the_links_that_close_a_cycle(app, gql, acme, clock, database):
+    """The rule as the service applies it, on the links stored so far, for random attempts."""
+    token = acme[Role.MANAGER]
+    project = await create_project(gql, token, "CYC", startDate="2026-03-02")
+    ids = [pk((await create_task(gql, token, project["id"], f"Task {n}"))["id"]) for n in range(6)]
+    runtime = app.state.runtime
+    rng = random.Random(20261201)
+    kept: list[ScheduleLink] = []
+    refusals = 0
+    for _ in range(40):
+        predecessor, successor = rng.choice(ids), rng.choice(ids)
+        kind = rng.choice(list(DependencyType))
+        closes = distance(kept, successor, predecessor) is not None
+        taken = any((x.predecessor_id, x.successor_id) == (predecessor, successor) for x in kept)
+        async with database.session() as session:
+            await begin_write(session)
+            task = await session.get_one(m.Task, predecessor)
+            unit = Unit(session, system_actor(task.organization_id), clock.now(), runtime.plugins, runtime.settings)
+            try:
+                await add_dependency(unit, predecessor, successor, kind, float(rng.randint(-2, 2)))
+            except UserError as refused:
+                codes = [problem.code for problem in refused.problems]
+                assert codes == [UserErrorCode.TAKEN if taken else UserErrorCode.CYCLE], (predecessor, successor)
+                assert closes or taken, (predecessor, successor)
+                refusals += 1
+                continue
+            await session.commit()
+        assert not closes and not taken, (predecessor, successor)
+        kept.append(ScheduleLink(predecessor, successor, kind))
+    assert len(kept) >= 5 and refusals >= 5  # the attempts both added links and were refused
+    assert find_cycle(kept) is None
