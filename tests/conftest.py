@@ -19,6 +19,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import httpx
+import hypothesis
 import pytest
 
 from mcgraph.app import create_app
@@ -39,6 +40,12 @@ RABBITMQ_URL = os.environ.get("MCGRAPH_TEST_RABBITMQ_URL", "amqp://guest:guest@1
 REQUIRE_RABBITMQ = os.environ.get("MCGRAPH_TEST_REQUIRE_RABBITMQ") == "1"
 
 __all__ = ["START", "make_token"]
+
+# Property tests: a bounded run by default (CI and the noisy shared machine: no deadline,
+# no example database in the tree); MCGRAPH_HYPOTHESIS_PROFILE=thorough and --timeout 0 for a long hunt.
+hypothesis.settings.register_profile("mcgraph", max_examples=100, deadline=None, database=None, print_blob=True)
+hypothesis.settings.register_profile("thorough", parent=hypothesis.settings.get_profile("mcgraph"), max_examples=2000)
+hypothesis.settings.load_profile(os.environ.get("MCGRAPH_HYPOTHESIS_PROFILE", "mcgraph"))
 
 
 @pytest.fixture

@@ -50,6 +50,7 @@ longer ago than a grace period.
 from __future__ import annotations
 
 import enum
+import heapq
 import re
 from collections import deque
 from collections.abc import Iterator
@@ -190,7 +191,7 @@ def _compile(expression: str, timezone: str) -> _Plan:
         raise CronError(f"the schedule is empty; write {_FORM}, or an alias such as '@daily'")
     if not text.startswith("@"):
         cron = _check_fields(text)
-        return _Plan(cron, cron, _zone(timezone), first_business_day=False)
+        return _Plan(cron, _without_lone_steps(cron), _zone(timezone), first_business_day=False)
     name, _, rest = text.partition(" ")
     name = name.lower()
     if name in ALIASES and not rest:
@@ -216,6 +217,18 @@ def _check_fields(text: str) -> str:
             raise CronError(_field_message(text, index, value))
     # Each field is fine alone: cronsim found the day-of-month in none of the months.
     raise CronError(f"'{text}' never fires: no month in '{fields[3]}' has day '{fields[2]}'")
+
+
+def _without_lone_steps(cron: str) -> str:
+    """``5-5/10`` written ``5``: cronsim reads a step on a one-value range as ``5/10``, 5 to the end."""
+
+    def term(text: str) -> str:
+        span, step, _ = text.partition("/")
+        low, dash, high = span.partition("-")
+        same = int(low) == int(high) if low.isdigit() and high.isdigit() else low == high
+        return low if step and dash and same else text
+
+    return " ".join(",".join(map(term, field.split(","))) for field in cron.split())
 
 
 def _accepted(cron: str) -> bool:
@@ -262,16 +275,51 @@ def _require_aware(**moments: datetime) -> None:
 
 
 def _slots(plan: _Plan, after: datetime) -> Iterator[datetime]:
-    """The slots strictly after ``after``, ascending, in UTC."""
+    """The slots strictly after ``after``, ascending, in UTC.
+
+    cronsim matches the fields on naive wall-clock time (its own handling of time zones
+    loses slots where the offset changes by half an hour); each match then names the
+    instants of the rules in the module docstring. Around a repeated hour those come out
+    of order, so they wait in a heap until no later match can name an earlier instant.
+    """
+    zone = plan.zone
+    # Local times up to a day around ``after`` may name instants after it: start at the earliest.
+    offset = min((after + timedelta(days=days)).astimezone(zone).utcoffset() or timedelta() for days in (-1, 0, 1))
+    wall_clock = not plan.cron.startswith("*") and not plan.cron.split()[1].startswith("*")
+    waiting: list[datetime] = []
     previous = after
-    for local in CronSim(plan.cron, after.astimezone(plan.zone)):
-        slot = local.astimezone(UTC)
-        # cronsim walks wall-clock time, so starting in the second pass of a repeated
-        # hour gives back a slot from the first pass first.
-        if slot <= previous or (plan.first_business_day and not _is_first_business_day(local.date())):
+    for local in CronSim(plan.cron, after.astimezone(UTC).replace(tzinfo=None) + offset):
+        if plan.first_business_day and not _is_first_business_day(local.date()):
             continue
-        previous = slot
-        yield slot
+        instants = _instants(zone, wall_clock, local)
+        for instant in instants:
+            heapq.heappush(waiting, instant)
+        while waiting and instants and waiting[0] <= instants[0]:
+            slot = heapq.heappop(waiting)
+            if slot > previous:
+                previous = slot
+                yield slot
+    yield from (slot for slot in sorted(waiting) if slot > previous)
+
+
+def _instants(zone: ZoneInfo, wall_clock: bool, local: datetime) -> list[datetime]:
+    """The instants (UTC, ascending) at which a match at the wall-clock time ``local`` fires."""
+    found = _real(zone, local)
+    if not wall_clock:
+        return found
+    while not found:  # a time in a gap fires at the first minute after it
+        local += timedelta(minutes=1)
+        found = _real(zone, local)
+    return found[:1]
+
+
+def _real(zone: ZoneInfo, local: datetime) -> list[datetime]:
+    """The instants whose wall-clock time in ``zone`` is ``local``: none in a gap, two in a repeated hour."""
+    first, second = local.replace(tzinfo=zone), local.replace(tzinfo=zone, fold=1)
+    if first.utcoffset() == second.utcoffset():
+        return [first.astimezone(UTC)]
+    found = (first.astimezone(UTC), second.astimezone(UTC))
+    return sorted(instant for instant in found if instant.astimezone(zone).replace(tzinfo=None) == local)
 
 
 def _is_first_business_day(day: date) -> bool:
