@@ -10,6 +10,7 @@ from hypothesis import strategies as st
 
 from mcgraph.db.models.enums import Health
 from mcgraph.domain.health import HealthReason, HealthThresholds, ProjectFacts, assess
+from mcgraph.settings import SettingsError, load_settings
 
 TODAY = date(2026, 3, 10)
 CALM = ProjectFacts(
@@ -310,3 +311,11 @@ def test_more_overdue_tasks_never_give_a_better_health(base, overdue, rules):
     fewer, more = (replace(base, overdue_tasks=count) for count in overdue)
     chosen = () if rules is None else (rules,)
     assert assess(more, *chosen).health.rank >= assess(fewer, *chosen).health.rank
+
+
+@pytest.mark.parametrize("rule", ["schedule_gap", "overdue", "slip_days", "cost_over"])
+def test_an_at_risk_threshold_past_its_off_track_one_stops_the_start(monkeypatch, rule):
+    monkeypatch.setenv(f"MCGRAPH_HEALTH_{rule.upper()}_AT_RISK", "0.9" if rule != "overdue" else "9")
+    monkeypatch.setenv(f"MCGRAPH_HEALTH_{rule.upper()}_OFF_TRACK", "0.5" if rule != "overdue" else "5")
+    with pytest.raises(SettingsError, match=f"MCGRAPH_HEALTH_{rule.upper()}_AT_RISK: expected a number no larger than"):
+        load_settings()

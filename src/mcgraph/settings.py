@@ -127,6 +127,12 @@ class Settings(BaseSettings):
             raise ValueError(
                 "MCGRAPH_DEFAULT_PAGE_SIZE: expected a number no larger than MCGRAPH_MAX_PAGE_SIZE"
             )
+        for rule in ("schedule_gap", "overdue", "slip_days", "cost_over"):
+            if getattr(self, f"health_{rule}_at_risk") > getattr(self, f"health_{rule}_off_track"):
+                raise ValueError(
+                    f"MCGRAPH_HEALTH_{rule.upper()}_AT_RISK: expected a number no larger than "
+                    f"MCGRAPH_HEALTH_{rule.upper()}_OFF_TRACK"
+                )
         if 0 < self.rate_limit_cost_per_minute < self.max_query_cost:
             raise ValueError(
                 "MCGRAPH_RATE_LIMIT_COST_PER_MINUTE: expected 0 or a number no smaller than MCGRAPH_MAX_QUERY_COST"
