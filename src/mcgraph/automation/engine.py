@@ -61,7 +61,12 @@ async def dispatch(runtime: Runtime, event_ids: Sequence[int]) -> list[int]:
         rows: list[dict[str, Any]] = []
         now = runtime.clock.now()
         for event in events:
-            listening = [rule for rule in rules.get(event.organization_id, ()) if listens_to(rule, event)]
+            # a rule acts on what happens once it exists, however late the relay hands an event on
+            listening = [
+                rule
+                for rule in rules.get(event.organization_id, ())
+                if listens_to(rule, event) and event.occurred_at >= rule.created_at
+            ]
             if not listening:
                 continue
             names = await names_for(session, event)
