@@ -1,0 +1,56 @@
+"""What the scenarios of one run share: the scale, the plan, and the servers, started once."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from benchmarks import servers
+from benchmarks.dataset import Scale, sqlalchemy_url
+from benchmarks.measure import Plan
+from mcgraph.automation.sweeps import refresh_organization_health
+from mcgraph.runtime import Runtime
+from mcgraph.settings import Settings
+
+BENCH_ORGANIZATION = 1
+
+
+@dataclass
+class Context:
+    scale: Scale
+    plan: Plan
+    log: Callable[[str], None] = print
+    stack: contextlib.ExitStack = field(default_factory=contextlib.ExitStack)
+    _servers: dict[str, servers.Server] = field(default_factory=dict)
+
+    def server(self, name: str) -> servers.Server:
+        """The server ``name`` (mcgraph, baselines, postgraphile) of this scale, started on first use."""
+        if name not in self._servers:
+            self.log(f"  starting {name}")
+            start = {"mcgraph": servers.mcgraph, "baselines": servers.baselines, "postgraphile": servers.postgraphile}[name]
+            self._servers[name] = self.stack.enter_context(start(self.scale))
+        return self._servers[name]
+
+    def close(self) -> None:
+        self.stack.close()
+        self._servers.clear()
+
+
+def refresh_health(scale: Scale) -> None:
+    """Store the benchmark organisation's health and progress as of today, as mcgraph's sweep does.
+
+    mcgraph computes health afresh on every read; the baselines read the stored columns.
+    After this refresh both say the same, which the answer check before timing confirms.
+    """
+
+    async def refresh() -> None:
+        runtime = Runtime.from_settings(Settings(database_url=sqlalchemy_url(scale)))
+        try:
+            async with runtime.system_unit(BENCH_ORGANIZATION) as unit:
+                await refresh_organization_health(unit)
+        finally:
+            await runtime.close()
+
+    asyncio.run(refresh())
