@@ -24,6 +24,7 @@ class Context:
     log: Callable[[str], None] = print
     stack: contextlib.ExitStack = field(default_factory=contextlib.ExitStack)
     _servers: dict[str, servers.Server] = field(default_factory=dict)
+    _afterwards: list[Callable[[], None]] = field(default_factory=list)
 
     def server(self, name: str) -> servers.Server:
         """The server ``name`` (mcgraph, baselines, postgraphile) of this scale, started on first use."""
@@ -33,9 +34,15 @@ class Context:
             self._servers[name] = self.stack.enter_context(start(self.scale))
         return self._servers[name]
 
+    def afterwards(self, work: Callable[[], None]) -> None:
+        """Run ``work`` once the servers have stopped (nothing is in flight any more)."""
+        self._afterwards.append(work)
+
     def close(self) -> None:
         self.stack.close()
         self._servers.clear()
+        while self._afterwards:
+            self._afterwards.pop()()
 
 
 def refresh_health(scale: Scale) -> None:

@@ -6,6 +6,7 @@ import re
 import shutil
 import subprocess
 import tempfile
+import time
 from pathlib import Path
 
 from benchmarks.measure import Figures
@@ -19,13 +20,14 @@ _LUA = """
 wrk.method = "POST"
 wrk.headers["Content-Type"] = "application/json"
 {headers}
-local body = [==[{body}]==]
+local bodies = {{ {bodies} }}
 local counter = {offset}
-local errors = 0
+errors = 0
 local threads = {{}}
 setup = function(thread) table.insert(threads, thread) end
 request = function()
   counter = counter + 1
+  local body = bodies[counter % #bodies + 1]
   return wrk.format(nil, nil, nil, (body:gsub("{counter}", tostring(counter))))
 end
 {check}
@@ -33,7 +35,9 @@ end
 
 _CHECK = """
 response = function(status, headers, answer)
-  if status ~= 200 or answer:find('"errors"', 1, true) then errors = errors + 1 end
+  if status ~= 200 or answer:find('"errors"', 1, true) or answer:find('"userErrors":[{', 1, true) then
+    errors = errors + 1
+  end
 end
 done = function(summary, latency, requests)
   local total = 0
@@ -42,7 +46,14 @@ done = function(summary, latency, requests)
 end
 """
 
-_offsets = iter(range(10_000_000, 10**15, 10_000_000))
+# Each load numbers its requests from its own offset, also across runs of the runner (the
+# clock moves faster than loads start); below 10**14, which wrk's Lua prints as an integer.
+_offsets = iter(range((int(time.time()) % 10_000_000) * 1_000_000, 10**14, 100_000))
+
+
+def unique_number() -> int:
+    """A number no load of this or an earlier run uses for :data:`COUNTER`."""
+    return next(_offsets)
 
 
 def need(program: str, hint: str) -> str:
@@ -52,12 +63,17 @@ def need(program: str, hint: str) -> str:
     return path
 
 
-def wrk(url: str, body: str, seconds: float, *, token: str | None = None, check_errors: bool = False) -> Figures:
-    """POST ``body`` to ``url`` for ``seconds`` on :data:`CONNECTIONS` connections; rps and latency."""
+def wrk(url: str, body: str | list[str], seconds: float, *, token: str | None = None, check_errors: bool = False) -> Figures:
+    """POST ``body`` (or each of a list in turn) to ``url`` for ``seconds`` on :data:`CONNECTIONS`
+    connections; rps and latency. ``check_errors`` counts GraphQL errors as failures."""
     program = need("wrk", "apt-get install -y wrk")
     headers = f'wrk.headers["Authorization"] = "Bearer {token}"' if token else ""
     script = _LUA.format(
-        headers=headers, body=body, offset=next(_offsets), counter=COUNTER, check=_CHECK if check_errors else ""
+        headers=headers,
+        bodies=", ".join(f"[==[{b}]==]" for b in ([body] if isinstance(body, str) else body)),
+        offset=next(_offsets),
+        counter=COUNTER,
+        check=_CHECK if check_errors else "",
     )
     with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as file:
         file.write(script)
@@ -69,10 +85,11 @@ def wrk(url: str, body: str, seconds: float, *, token: str | None = None, check_
             ],
             capture_output=True,
             text=True,
-            check=True,
         )
     finally:
         Path(file.name).unlink()
+    if result.returncode:
+        raise RuntimeError(f"wrk failed:\n{result.stdout}\n{result.stderr}")
     return parse_wrk(result.stdout)
 
 
@@ -111,13 +128,12 @@ def pgbench(database: str, script: str, seconds: float) -> Figures:
             ],
             capture_output=True,
             text=True,
-            check=True,
         )
     finally:
         Path(file.name).unlink()
     tps = re.search(r"tps = ([\d.]+)", result.stdout)
     latency = re.search(r"latency average = ([\d.]+) ms", result.stdout)
     failed = re.search(r"number of failed transactions: (\d+)", result.stdout)
-    if tps is None or (failed and int(failed.group(1))):
+    if result.returncode or tps is None or (failed and int(failed.group(1))):
         raise RuntimeError(f"pgbench failed:\n{result.stdout}\n{result.stderr}")
     return {"rps": float(tps.group(1)), "mean_ms": float(latency.group(1)) if latency else 0.0}

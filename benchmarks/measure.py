@@ -14,6 +14,7 @@ import os
 import platform
 import statistics
 import subprocess
+import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -24,6 +25,7 @@ Target = Callable[[float], Figures]
 """Runs one load of the given seconds and returns what it measured."""
 
 NOT_BUILT = "not built yet"
+SETTLE_SECONDS = 1.5
 
 
 @dataclass(frozen=True)
@@ -65,16 +67,25 @@ def ratio(numerator: float | None, denominator: float | None) -> float | None:
     return round(numerator / denominator, 3)
 
 
-def interleave(targets: Mapping[str, Target], plan: Plan, log: Callable[[str], None] = print) -> dict[str, Figures]:
-    """Warm every target up, run ``plan.rounds`` interleaved rounds, return each target's medians."""
+def interleave(
+    targets: Mapping[str, Target], plan: Plan, log: Callable[[str], None] = print, settle: Callable[[], None] | None = None
+) -> dict[str, Figures]:
+    """Warm every target up, run ``plan.rounds`` interleaved rounds, return each target's medians.
+
+    Between two loads ``settle`` waits until the last one's requests still in flight are
+    done (by default a pause of :data:`SETTLE_SECONDS`), so they do not fall on the next.
+    """
+    settle = settle or (lambda: time.sleep(SETTLE_SECONDS))
     names = list(targets)
     for name in names:
         targets[name](plan.warmup_seconds)
+        settle()
     samples: dict[str, list[Figures]] = {name: [] for name in names}
     for number in range(plan.rounds):
         order = names[number % len(names):] + names[: number % len(names)]
         for name in order:
             figures = targets[name](plan.round_seconds)
+            settle()
             samples[name].append(figures)
             log(f"    round {number + 1} {name}: " + ", ".join(f"{k}={v:.4g}" for k, v in figures.items()))
     return {name: medians(rounds) for name, rounds in samples.items()}
