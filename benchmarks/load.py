@@ -63,7 +63,15 @@ def need(program: str, hint: str) -> str:
     return path
 
 
-def wrk(url: str, body: str | list[str], seconds: float, *, token: str | None = None, check_errors: bool = False) -> Figures:
+def wrk(
+    url: str,
+    body: str | list[str],
+    seconds: float,
+    *,
+    token: str | None = None,
+    check_errors: bool = False,
+    connections: int = CONNECTIONS,
+) -> Figures:
     """POST ``body`` (or each of a list in turn) to ``url`` for ``seconds`` on :data:`CONNECTIONS`
     connections; rps and latency. ``check_errors`` counts GraphQL errors as failures."""
     program = need("wrk", "apt-get install -y wrk")
@@ -80,7 +88,7 @@ def wrk(url: str, body: str | list[str], seconds: float, *, token: str | None = 
     try:
         result = subprocess.run(
             [
-                program, "-t1", f"-c{CONNECTIONS}", f"-d{max(1, round(seconds))}s", f"--timeout={TIMEOUT}s",
+                program, "-t1", f"-c{connections}", f"-d{max(1, round(seconds))}s", f"--timeout={TIMEOUT}s",
                 "--latency", "-s", file.name, url,
             ],
             capture_output=True,
@@ -97,13 +105,11 @@ def parse_wrk(output: str) -> Figures:
     rps = re.search(r"Requests/sec:\s+([\d.]+)", output)
     if rps is None:
         raise RuntimeError(f"wrk gave no throughput:\n{output}")
-    figures: Figures = {"rps": float(rps.group(1))}
+    figures: Figures = {"rps": float(rps.group(1)), "requests": float(re.search(r"(\d+) requests in", output).group(1))}
     for label, key in (("50%", "p50_ms"), ("99%", "p99_ms")):
         found = re.search(rf"^\s+{label}\s+([\d.]+)(us|ms|s)\s*$", output, re.MULTILINE)
         if found:
             figures[key] = float(found.group(1)) * {"us": 0.001, "ms": 1.0, "s": 1000.0}[found.group(2)]
-    if int(re.search(r"(\d+) requests in", output).group(1)) == 0:
-        raise RuntimeError(f"no request finished within the round; lengthen it:\n{output}")
     timeouts = re.search(r"Socket errors:.*timeout (\d+)", output)
     bad = re.search(r"Non-2xx or 3xx responses:\s+(\d+)", output)
     errors = re.search(r"^ERRORS (\d+)$", output, re.MULTILINE)

@@ -25,7 +25,7 @@ Target = Callable[[float], Figures]
 """Runs one load of the given seconds and returns what it measured."""
 
 NOT_BUILT = "not built yet"
-SETTLE_SECONDS = 1.5
+SETTLE_SECONDS = 0.5
 
 
 @dataclass(frozen=True)
@@ -33,6 +33,10 @@ class Plan:
     warmup_seconds: float
     round_seconds: float
     rounds: int
+
+    def at_least(self, warmup_seconds: float, round_seconds: float) -> Plan:
+        """This plan with rounds no shorter than given, for targets whose answers take seconds."""
+        return Plan(max(self.warmup_seconds, warmup_seconds), max(self.round_seconds, round_seconds), self.rounds)
 
 
 QUICK = Plan(warmup_seconds=2.0, round_seconds=4.0, rounds=3)
@@ -86,6 +90,8 @@ def interleave(
         for name in order:
             figures = targets[name](plan.round_seconds)
             settle()
+            if figures.get("requests") == 0:
+                raise RuntimeError(f"{name} finished no request in a round of {plan.round_seconds} s; lengthen the rounds")
             samples[name].append(figures)
             log(f"    round {number + 1} {name}: " + ", ".join(f"{k}={v:.4g}" for k, v in figures.items()))
     return {name: medians(rounds) for name, rounds in samples.items()}

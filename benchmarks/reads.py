@@ -31,6 +31,10 @@ class Read:
     """PostGraphile's ``data``, in mcgraph's names and shapes."""
     baseline_path: str
     """The Starlette baselines' path after /sa or /sql, with its query string."""
+    warmup_seconds: float = 0.0
+    round_seconds: float = 0.0
+    """At least, whatever the plan says: a round must see several answers of the slowest target."""
+    connections: int = load.CONNECTIONS
 
 
 def body(query: str, variables: dict[str, Any] | None = None) -> str:
@@ -79,9 +83,10 @@ def measure(context: Context, read: Read) -> dict[str, dict[str, float]]:
     check_answers(read, chosen)
 
     def target(url: str, payload: str, secret: str | None) -> Target:
-        return lambda seconds: load.wrk(url, payload, seconds, token=secret)
+        return lambda seconds: load.wrk(url, payload, seconds, token=secret, connections=read.connections)
 
-    return interleave({name: target(*args) for name, args in chosen.items()}, context.plan, context.log)
+    plan = context.plan.at_least(read.warmup_seconds, read.round_seconds)
+    return interleave({name: target(*args) for name, args in chosen.items()}, plan, context.log)
 
 
 def read_outcome(figures: dict[str, dict[str, float]], postgraphile_target: str, sql_target: str | None) -> Outcome:
