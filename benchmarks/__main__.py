@@ -15,8 +15,8 @@ from benchmarks import dataset
 from benchmarks.context import Context, refresh_health
 from benchmarks.measure import FULL, NOT_BUILT, QUICK, Outcome, report, table
 
-SCENARIOS = ("portfolio", "project_page", "create_task", "fanout", "automation", "scale")
-BUILT = {"portfolio", "project_page", "create_task"}
+SCENARIOS = ("portfolio", "project_page", "create_task", "fanout", "automation", "scale", "idle_memory")
+BUILT = {"portfolio", "project_page", "create_task", "idle_memory"}
 
 
 def main(argv: list[str] | None = None) -> int:

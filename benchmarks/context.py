@@ -25,6 +25,8 @@ class Context:
     stack: contextlib.ExitStack = field(default_factory=contextlib.ExitStack)
     _servers: dict[str, servers.Server] = field(default_factory=dict)
     _afterwards: list[Callable[[], None]] = field(default_factory=list)
+    idle_rss_mb: dict[str, float] = field(default_factory=dict)
+    """Each server's resident memory just after it started, before any load."""
 
     def server(self, name: str) -> servers.Server:
         """The server ``name`` (mcgraph, baselines, postgraphile) of this scale, started on first use."""
@@ -32,6 +34,7 @@ class Context:
             self.log(f"  starting {name}")
             start = {"mcgraph": servers.mcgraph, "baselines": servers.baselines, "postgraphile": servers.postgraphile}[name]
             self._servers[name] = self.stack.enter_context(start(self.scale))
+            self.idle_rss_mb[name] = rss_mb(self._servers[name].pid)
         return self._servers[name]
 
     def afterwards(self, work: Callable[[], None]) -> None:
@@ -43,6 +46,12 @@ class Context:
         self._servers.clear()
         while self._afterwards:
             self._afterwards.pop()()
+
+
+def rss_mb(pid: int) -> float:
+    with open(f"/proc/{pid}/status") as status:
+        line = next(line for line in status if line.startswith("VmRSS:"))
+    return round(int(line.split()[1]) / 1024, 1)
 
 
 def refresh_health(scale: Scale) -> None:
