@@ -16,7 +16,7 @@ from benchmarks.context import Context, refresh_health
 from benchmarks.measure import FULL, NOT_BUILT, QUICK, Outcome, report, table
 
 SCENARIOS = ("portfolio", "project_page", "create_task", "fanout", "automation", "scale", "idle_memory")
-BUILT = {"portfolio", "project_page", "create_task", "idle_memory"}
+BUILT = {"portfolio", "project_page", "create_task", "automation", "idle_memory"}
 
 
 def main(argv: list[str] | None = None) -> int:

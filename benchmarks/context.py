@@ -7,8 +7,10 @@ import contextlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+import asyncpg
+
 from benchmarks import servers
-from benchmarks.dataset import Scale, sqlalchemy_url
+from benchmarks.dataset import Scale, asyncpg_url, sqlalchemy_url
 from benchmarks.measure import Plan
 from mcgraph.automation.sweeps import refresh_organization_health
 from mcgraph.runtime import Runtime
@@ -46,6 +48,33 @@ class Context:
         self._servers.clear()
         while self._afterwards:
             self._afterwards.pop()()
+
+
+GROWING_TABLES = ("event", "task", "comment", "automation_run", "automation_rule")
+
+
+def keep_as_generated(context: Context) -> None:
+    """Delete, once the servers have stopped, every row a scenario adds from now on."""
+    url = asyncpg_url(context.scale)
+
+    async def marks() -> dict[str, int]:
+        connection = await asyncpg.connect(url)
+        try:
+            return {table: await connection.fetchval(f"SELECT coalesce(max(id), 0) FROM {table}") for table in GROWING_TABLES}
+        finally:
+            await connection.close()
+
+    async def forget(seen: dict[str, int]) -> None:
+        connection = await asyncpg.connect(url)
+        try:
+            for table, last in reversed(seen.items()):
+                await connection.execute(f"DELETE FROM {table} WHERE id > $1", last)
+                await connection.execute(f"ANALYZE {table}")
+        finally:
+            await connection.close()
+
+    seen = asyncio.run(marks())
+    context.afterwards(lambda: asyncio.run(forget(seen)))
 
 
 def rss_mb(pid: int) -> float:

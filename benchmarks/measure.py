@@ -39,7 +39,7 @@ class Plan:
         return Plan(max(self.warmup_seconds, warmup_seconds), max(self.round_seconds, round_seconds), self.rounds)
 
 
-QUICK = Plan(warmup_seconds=2.0, round_seconds=4.0, rounds=3)
+QUICK = Plan(warmup_seconds=2.0, round_seconds=3.0, rounds=3)
 FULL = Plan(warmup_seconds=5.0, round_seconds=10.0, rounds=5)
 
 

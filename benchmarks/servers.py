@@ -11,7 +11,7 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -54,23 +54,37 @@ def mcgraph_env(scale: Scale, **extra: str) -> dict[str, str]:
     }
 
 
+def answers(url: str) -> Callable[[Path], bool]:
+    def ready(_log: Path) -> bool:
+        try:
+            httpx.get(url, timeout=1)
+        except httpx.TransportError:
+            return False
+        return True
+
+    return ready
+
+
+def says(text: str) -> Callable[[Path], bool]:
+    return lambda log: text in log.read_text(errors="replace")
+
+
 @contextlib.contextmanager
-def process(name: str, command: list[str], env: dict[str, str], ready_url: str, cwd: Path = HERE.parent) -> Iterator[int]:
-    """Start ``command``, wait until ``ready_url`` answers, stop it at the end of the block."""
-    log = open(Path(os.environ.get("TMPDIR", "/tmp")) / f"mcgraph-bench-{name}.log", "w")
+def process(
+    name: str, command: list[str], env: dict[str, str], ready: Callable[[Path], bool], cwd: Path = HERE.parent
+) -> Iterator[int]:
+    """Start ``command``, wait until ``ready(its log)`` holds, stop it at the end of the block."""
+    path = Path(os.environ.get("TMPDIR", "/tmp")) / f"mcgraph-bench-{name}.log"
+    log = open(path, "w")
     child = subprocess.Popen(command, env=env, cwd=cwd, stdout=log, stderr=subprocess.STDOUT)
     try:
         deadline = time.monotonic() + 60
-        while True:
+        while not ready(path):
             if child.poll() is not None:
-                raise RuntimeError(f"{name} exited with {child.returncode}; see {log.name}")
-            try:
-                httpx.get(ready_url, timeout=1)
-                break
-            except httpx.TransportError:
-                if time.monotonic() > deadline:
-                    raise RuntimeError(f"{name} did not start within 60 s; see {log.name}") from None
-                time.sleep(0.2)
+                raise RuntimeError(f"{name} exited with {child.returncode}; see {path}")
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"{name} did not start within 60 s; see {path}")
+            time.sleep(0.2)
         yield child.pid
     finally:
         child.terminate()
@@ -83,11 +97,27 @@ def process(name: str, command: list[str], env: dict[str, str], ready_url: str, 
 
 
 @contextlib.contextmanager
-def mcgraph(scale: Scale, **extra: str) -> Iterator[Server]:
+def mcgraph(scale: Scale, name: str = "mcgraph", **extra: str) -> Iterator[Server]:
     port = free_port()
     command = [str(BIN / "mcgraph"), "serve", "--port", str(port)]
-    with process("mcgraph", command, mcgraph_env(scale, **extra), f"http://127.0.0.1:{port}/healthz") as pid:
-        yield Server("mcgraph", f"http://127.0.0.1:{port}/graphql", pid)
+    with process(name, command, mcgraph_env(scale, **extra), answers(f"http://127.0.0.1:{port}/healthz")) as pid:
+        yield Server(name, f"http://127.0.0.1:{port}/graphql", pid)
+
+
+@contextlib.contextmanager
+def worker(scale: Scale, threads: int, **extra: str) -> Iterator[int]:
+    """``mcgraph worker``: one process of ``threads`` threads."""
+    command = [str(BIN / "mcgraph"), "worker", "--threads", str(threads), "--processes", "1"]
+    with process("mcgraph-worker", command, mcgraph_env(scale, **extra), says("mcgraph worker:")) as pid:
+        yield pid
+
+
+@contextlib.contextmanager
+def noop_worker(threads: int, **env: str) -> Iterator[int]:
+    """The baseline: ``dramatiq benchmarks.noop_actor``, one process of ``threads`` threads."""
+    command = [str(BIN / "dramatiq"), "benchmarks.noop_actor", "--processes", "1", "--threads", str(threads)]
+    with process("noop-worker", command, {**os.environ, **env}, says("ready for action")) as pid:
+        yield pid
 
 
 @contextlib.contextmanager
@@ -99,7 +129,7 @@ def baselines(scale: Scale) -> Iterator[Server]:
         "--no-access-log", "--log-level", "warning", "--loop", "uvloop", "--http", "httptools",
     ]
     env = {**os.environ, "MCGRAPH_BENCH_DATABASE_URL": sqlalchemy_url(scale)}
-    with process("baselines", command, env, f"http://127.0.0.1:{port}/ready") as pid:
+    with process("baselines", command, env, answers(f"http://127.0.0.1:{port}/ready")) as pid:
         yield Server("baselines", f"http://127.0.0.1:{port}", pid)
 
 
@@ -111,7 +141,7 @@ def postgraphile(scale: Scale) -> Iterator[Server]:
     command = [str(NODE), "node_modules/postgraphile/dist/cli-run.js", "-C", "graphile.config.mjs"]
     env = {**os.environ, "DATABASE_URL": asyncpg_url(scale), "PORT": str(port), "NODE_ENV": "production"}
     url = f"http://127.0.0.1:{port}/graphql"
-    with process("postgraphile", command, env, url, cwd=POSTGRAPHILE) as pid:
+    with process("postgraphile", command, env, answers(url), cwd=POSTGRAPHILE) as pid:
         yield Server("postgraphile", url, pid)
 
 

@@ -16,7 +16,7 @@ from datetime import UTC, datetime
 import asyncpg
 
 from benchmarks import load
-from benchmarks.context import Context
+from benchmarks.context import Context, keep_as_generated
 from benchmarks.dataset import asyncpg_url, database_name, token
 from benchmarks.load import COUNTER
 from benchmarks.measure import Outcome, interleave, ratio
@@ -60,26 +60,6 @@ async def _projects(url: str) -> dict[str, list[int]]:
         await connection.close()
 
 
-async def _marks(url: str) -> tuple[int, int]:
-    connection = await asyncpg.connect(url)
-    try:
-        return await connection.fetchval("SELECT max(id) FROM task"), await connection.fetchval("SELECT max(id) FROM event")
-    finally:
-        await connection.close()
-
-
-async def _forget(url: str, task_id: int, event_id: int) -> None:
-    """Delete what the scenario created, and refresh statistics, so the next run starts alike."""
-    connection = await asyncpg.connect(url)
-    try:
-        await connection.execute("DELETE FROM event WHERE id > $1", event_id)
-        await connection.execute("DELETE FROM task WHERE id > $1", task_id)
-        await connection.execute("ANALYZE task")
-        await connection.execute("ANALYZE event")
-    finally:
-        await connection.close()
-
-
 def _postgraphile_body(organization: int, project: int) -> str:
     now = datetime.now(UTC).isoformat()
     task = {
@@ -102,8 +82,7 @@ def run(context: Context) -> Outcome:
     postgraphile_bodies = [_postgraphile_body(ORGANIZATIONS["postgraphile"], p) for p in projects["postgraphile"]]
     ours = projects["pgbench"]
     script = PGBENCH.format(first=ours[0], last=ours[-1], organization=ORGANIZATIONS["pgbench"])
-    marks = asyncio.run(_marks(url))
-    context.afterwards(lambda: asyncio.run(_forget(url, *marks)))
+    keep_as_generated(context)
     firsts = {"mcgraph": (mcgraph, mcgraph_bodies[0], secret), "postgraphile": (postgraphile, postgraphile_bodies[0], None)}
     for name, (target, body, key) in firsts.items():
         answer = post(target, body.replace(COUNTER, str(load.unique_number())), key)
