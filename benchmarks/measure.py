@@ -64,6 +64,12 @@ def median(values: list[float]) -> float:
     return float(statistics.median(values))
 
 
+def percentile(values: list[float], share: float) -> float:
+    """The value below which ``share`` of ``values`` lie (nearest rank)."""
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, round(share * (len(ordered) - 1)))]
+
+
 def ratio(numerator: float | None, denominator: float | None) -> float | None:
     """``numerator / denominator`` rounded to 3 places; None when either is missing or zero."""
     if not numerator or not denominator:

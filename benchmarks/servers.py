@@ -134,6 +134,18 @@ def baselines(scale: Scale) -> Iterator[Server]:
 
 
 @contextlib.contextmanager
+def ws_baseline() -> Iterator[Server]:
+    """The bare WebSocket send loop (``benchmarks.ws_baseline``) under uvicorn."""
+    port = free_port()
+    command = [
+        str(BIN / "uvicorn"), "benchmarks.ws_baseline:app", "--port", str(port),
+        "--no-access-log", "--log-level", "warning",
+    ]
+    with process("ws-baseline", command, dict(os.environ), answers(f"http://127.0.0.1:{port}/ready")) as pid:
+        yield Server("ws-baseline", f"http://127.0.0.1:{port}", pid)
+
+
+@contextlib.contextmanager
 def postgraphile(scale: Scale) -> Iterator[Server]:
     if not NODE.exists():
         raise SystemExit(f"PostGraphile is not installed: run `npm ci` in {POSTGRAPHILE} (see benchmarks/README.md)")

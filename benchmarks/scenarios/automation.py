@@ -26,7 +26,7 @@ import redis
 from benchmarks import noop_actor
 from benchmarks.context import Context, keep_as_generated
 from benchmarks.dataset import asyncpg_url, token
-from benchmarks.measure import Figures, Outcome, interleave, median, ratio
+from benchmarks.measure import Figures, Outcome, interleave, median, percentile, ratio
 from benchmarks.servers import mcgraph as mcgraph_server
 from benchmarks.servers import noop_worker, post, worker
 from mcgraph.api.relay import pk_of
@@ -44,13 +44,8 @@ def _broker_env() -> dict[str, str]:
     return {"MCGRAPH_BROKER_URL": noop_actor.URL, "MCGRAPH_BUS_CHANNEL": CHANNEL, "MCGRAPH_RELAY_SWEEP_SECONDS": "0.2"}
 
 
-def _percentile(values: list[float], share: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, round(share * (len(ordered) - 1)))]
-
-
 def _latency_figures(latencies: list[float]) -> Figures:
-    return {"p50_ms": median(latencies) * 1000, "p95_ms": _percentile(latencies, 0.95) * 1000}
+    return {"p50_ms": median(latencies) * 1000, "p95_ms": percentile(latencies, 0.95) * 1000}
 
 
 async def _wait(condition, what: str) -> None:
