@@ -24,7 +24,6 @@ Figures = dict[str, float]
 Target = Callable[[float], Figures]
 """Runs one load of the given seconds and returns what it measured."""
 
-NOT_BUILT = "not built yet"
 SETTLE_SECONDS = 0.5
 
 
@@ -39,7 +38,7 @@ class Plan:
         return Plan(max(self.warmup_seconds, warmup_seconds), max(self.round_seconds, round_seconds), self.rounds)
 
 
-QUICK = Plan(warmup_seconds=2.0, round_seconds=3.0, rounds=3)
+QUICK = Plan(warmup_seconds=1.0, round_seconds=2.0, rounds=3)
 FULL = Plan(warmup_seconds=5.0, round_seconds=10.0, rounds=5)
 
 

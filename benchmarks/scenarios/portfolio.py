@@ -39,8 +39,8 @@ def to_mcgraph(data: dict[str, Any]) -> dict[str, Any]:
 
 
 # mcgraph takes most of a second of CPU for this answer: on 4 connections (for every
-# target alike) its answers come within seconds, and rounds of 6 s see several of them.
-READ = Read(QUERY, POSTGRAPHILE_QUERY, to_mcgraph, "portfolio", warmup_seconds=3, round_seconds=6, connections=4)
+# target alike) its answers come within seconds, and rounds of 4 s see several of them.
+READ = Read(QUERY, POSTGRAPHILE_QUERY, to_mcgraph, "portfolio", warmup_seconds=2, round_seconds=4, connections=4)
 
 
 def run(context: Context) -> Outcome:
