@@ -1,5 +1,5 @@
-"""``python -m benchmarks run [--quick] [--scenario NAME] [--json PATH] [--scale S]``
-and ``python -m benchmarks generate --scale S``."""
+"""``python -m benchmarks run [--quick] [--scenario NAME] [--json PATH] [--scale S]``,
+``python -m benchmarks generate --scale S`` and ``python -m benchmarks profile``."""
 
 from __future__ import annotations
 
@@ -29,11 +29,21 @@ def main(argv: list[str] | None = None) -> int:
     run.add_argument("--scale", choices=sorted(dataset.SCALES), default="S")
     generate = commands.add_parser("generate", help="(re)create the dataset of a scale")
     generate.add_argument("--scale", choices=sorted(dataset.SCALES), default="S")
+    spy = commands.add_parser("profile", help="py-spy on the mcgraph server under a read scenario's load")
+    spy.add_argument("--scenario", choices=("portfolio", "project_page"), default="portfolio")
+    spy.add_argument("--seconds", type=int, default=25)
+    spy.add_argument("--output", type=Path, default=Path("profile.svg"))
+    spy.add_argument("--scale", choices=sorted(dataset.SCALES), default="S")
     args = parser.parse_args(argv)
 
     scale = dataset.SCALES[args.scale]
     if args.command == "generate":
         asyncio.run(dataset.generate(scale))
+        return 0
+    if args.command == "profile":
+        from benchmarks.profile import profile
+
+        profile(scale, args.scenario, args.seconds, args.output)
         return 0
     if not asyncio.run(dataset.exists(scale)):
         print(f"generating scale {scale.name} (once; `python -m benchmarks generate` redoes it)")
