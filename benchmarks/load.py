@@ -121,15 +121,15 @@ def parse_wrk(output: str) -> Figures:
     return figures
 
 
-def pgbench(database: str, script: str, seconds: float) -> Figures:
-    """Run the SQL ``script`` as pgbench transactions on :data:`CONNECTIONS` connections; tps and latency."""
+def pgbench(database: str, script: str, seconds: float, connections: int = CONNECTIONS) -> Figures:
+    """Run the SQL ``script`` as pgbench transactions on ``connections`` connections; tps and latency."""
     program = need("pgbench", "apt-get install -y postgresql-client")
     with tempfile.NamedTemporaryFile("w", suffix=".sql", delete=False) as file:
         file.write(script)
     try:
         result = subprocess.run(
             [
-                program, "-n", "-h", "127.0.0.1", "-U", "postgres", "-c", str(CONNECTIONS), "-j", "1",
+                program, "-n", "-h", "127.0.0.1", "-U", "postgres", "-c", str(connections), "-j", "1",
                 "-T", str(max(1, round(seconds))), "-f", file.name, database,
             ],
             capture_output=True,
