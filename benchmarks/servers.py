@@ -39,7 +39,8 @@ def free_port() -> int:
 
 
 def mcgraph_env(scale: Scale, **extra: str) -> dict[str, str]:
-    """mcgraph as deployed: production mode, PostgreSQL, the sweeps off (nothing runs but the load)."""
+    """mcgraph as deployed: production mode, PostgreSQL, the sweeps off (nothing runs but the load),
+    and no rate limits: the load comes from one token, and the baselines have none."""
     return {
         **os.environ,
         "MCGRAPH_ENV": "production",
@@ -50,6 +51,8 @@ def mcgraph_env(scale: Scale, **extra: str) -> dict[str, str]:
         "MCGRAPH_SCHEDULE_SECONDS": "0",
         "MCGRAPH_AUTOMATION_SWEEP_SECONDS": "0",
         "MCGRAPH_LOG_LEVEL": "warning",
+        "MCGRAPH_RATE_LIMIT_REQUESTS_PER_MINUTE": "0",
+        "MCGRAPH_RATE_LIMIT_COST_PER_MINUTE": "0",
         **extra,
     }
 
