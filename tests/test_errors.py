@@ -118,6 +118,10 @@ MISTAKES = {
     "garbage cursor": (MEMBERS, {"first": 5, "after": "garbage!"}, "BAD_USER_INPUT", "cursor"),
     "cursor not json": (MEMBERS, {"first": 5, "after": "bm90IGpzb24"}, "BAD_USER_INPUT", "cursor"),
     "cursor of wrong length": (MEMBERS, {"first": 5, "after": encode_cursor(["a"])}, "BAD_USER_INPUT", "cursor"),
+    # PostgreSQL keeps no NUL in text, SQLite does: both refuse it, in a literal, a variable or a JSON key
+    "NUL in a literal": ('{ project(key: "A\\u0000") { id } }', {}, "BAD_USER_INPUT", "NUL"),
+    "NUL in a variable": (MEMBERS, {"first": 5, "after": "a\x00"}, "BAD_USER_INPUT", "$after"),
+    "NUL in a JSON key": ("mutation($i: RaiseEventInput!) { raiseEvent(input: $i) { eventId } }", {"i": {"name": "e", "payload": {"k\x00": 1}}}, "BAD_USER_INPUT", "NUL"),
 }
 
 
@@ -139,6 +143,9 @@ async def test_a_forged_cursor_is_bad_input(gql, acme):
     for forged in ("not-a-date", 12345, None):
         body = await gql(MEMBERS, {"first": 5, "after": encode_cursor([forged, *values[1:]])}, token=acme[Role.VIEWER])
         observed[repr(forged)] = error_codes(body)
+    for forged_id in (2**64, -(2**64)):  # the row id that breaks ties, past what the column holds
+        body = await gql(MEMBERS, {"first": 5, "after": encode_cursor([*values[:-1], forged_id])}, token=acme[Role.VIEWER])
+        observed[repr(forged_id)] = error_codes(body)
     assert observed == dict.fromkeys(observed, ["BAD_USER_INPUT"])
 
 
