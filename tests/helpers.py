@@ -102,6 +102,30 @@ async def warm_up(gql: Any, *tokens: str) -> None:
         await gql.data(VIEWER_ROLE, token=token)
 
 
+async def node_ids(database: Database, organization_id: int, per_type: int = 1) -> dict[str, list[str]]:
+    """Global ids of up to ``per_type`` objects of each node type in one organisation (its members too)."""
+    from mcgraph.api.relay import MODEL_OF_TYPE, encode_id
+    from mcgraph.db.base import OrgScoped
+    from mcgraph.db.models import Membership, User
+
+    found: dict[str, list[str]] = {}
+    async with database.session() as session:
+        for type_name, model in MODEL_OF_TYPE.items():
+            if issubclass(model, OrgScoped):
+                stmt = select(model.id).where(model.organization_id == organization_id)
+            elif model is User:
+                stmt = select(User.id).join(Membership).where(Membership.organization_id == organization_id)
+            elif type_name == "Organization":
+                found[type_name] = [encode_id(type_name, organization_id)]
+                continue
+            else:
+                continue
+            pks = (await session.scalars(stmt.order_by(model.id).limit(per_type))).all()
+            if pks:
+                found[type_name] = [encode_id(type_name, pk) for pk in pks]
+    return found
+
+
 async def snapshot(database: Database) -> dict[str, list[tuple[Any, ...]]]:
     """Every row of every table, to show that a refused request wrote nothing."""
     rows: dict[str, list[tuple[Any, ...]]] = {}

@@ -162,6 +162,14 @@ async def test_a_rule_is_checked_when_saved(agql, acme, database):
     assert [e["extensions"]["code"] for e in members_may_not["errors"]] == ["FORBIDDEN"]
 
 
+async def test_params_that_are_not_an_object_are_refused_as_input(agql, acme, database):
+    actions = [{"type": "ADD_COMMENT", "params": 1}, {"type": "ADD_COMMENT", "params": ["body"]}]
+    input = {"name": "Odd", "trigger": {"kind": "EVENT", "eventType": "task.*"}, "actions": actions}
+    payload = (await agql.data(CREATE_RULE, {"input": input}, token=acme[Role.MANAGER]))["createAutomationRule"]
+    assert [(".".join(e["field"]), e["code"]) for e in payload["userErrors"]] == [("actions.0.params", "INVALID"), ("actions.1.params", "INVALID")]
+    assert await count(database, m.AutomationRule) == 0
+
+
 async def test_a_condition_that_does_not_hold_skips_the_run(agql, acme):
     manager = acme[Role.MANAGER]
     web = await create_project(agql, manager, "WEB")

@@ -16,7 +16,7 @@ from mcgraph.db.models import Role
 from mcgraph.db.pagination import encode_cursor
 from mcgraph.logs import configure_logging
 from mcgraph.settings import Settings
-from tests.helpers import VIEWER_ROLE, error_codes, mutation_document
+from tests.helpers import VIEWER_ROLE, error_codes, mutate, mutation_document, user_error_codes
 
 CANARY = "canary-secret-123"
 
@@ -118,6 +118,10 @@ MISTAKES = {
     "garbage cursor": (MEMBERS, {"first": 5, "after": "garbage!"}, "BAD_USER_INPUT", "cursor"),
     "cursor not json": (MEMBERS, {"first": 5, "after": "bm90IGpzb24"}, "BAD_USER_INPUT", "cursor"),
     "cursor of wrong length": (MEMBERS, {"first": 5, "after": encode_cursor(["a"])}, "BAD_USER_INPUT", "cursor"),
+    # PostgreSQL keeps no NUL in text, SQLite does: both refuse it, in a literal, a variable or a JSON key
+    "NUL in a literal": ('{ project(key: "A\\u0000") { id } }', {}, "BAD_USER_INPUT", "NUL"),
+    "NUL in a variable": (MEMBERS, {"first": 5, "after": "a\x00"}, "BAD_USER_INPUT", "$after"),
+    "NUL in a JSON key": ("mutation($i: RaiseEventInput!) { raiseEvent(input: $i) { eventId } }", {"i": {"name": "e", "payload": {"k\x00": 1}}}, "BAD_USER_INPUT", "NUL"),
 }
 
 
@@ -139,6 +143,9 @@ async def test_a_forged_cursor_is_bad_input(gql, acme):
     for forged in ("not-a-date", 12345, None):
         body = await gql(MEMBERS, {"first": 5, "after": encode_cursor([forged, *values[1:]])}, token=acme[Role.VIEWER])
         observed[repr(forged)] = error_codes(body)
+    for forged_id in (2**64, -(2**64)):  # the row id that breaks ties, past what the column holds
+        body = await gql(MEMBERS, {"first": 5, "after": encode_cursor([*values[:-1], forged_id])}, token=acme[Role.VIEWER])
+        observed[repr(forged_id)] = error_codes(body)
     assert observed == dict.fromkeys(observed, ["BAD_USER_INPUT"])
 
 
@@ -147,6 +154,16 @@ async def test_no_token_and_no_permission_have_their_codes(gql, acme):
     body = await gql(mutation_document("updateOrganization"), {"input": {"name": "x"}}, token=acme[Role.VIEWER])
     assert error_codes(body) == ["FORBIDDEN"]
     assert "viewer" in body["errors"][0]["message"]
+
+
+async def test_an_id_no_row_can_have_names_nothing(gql, acme):
+    """Past the largest id the databases keep (2**63 - 1), or spelt in other digits: a missing id, not INTERNAL."""
+    token = acme[Role.ADMIN]
+    for pk in ("9223372036854775807", "9223372036854775808", "1" * 5000, "²"):
+        forged = base64.urlsafe_b64encode(f"Team:{pk}".encode()).decode().rstrip("=")
+        assert await gql.data("query($id: ID!) { node(id: $id) { id } }", {"id": forged}, token=token) == {"node": None}, pk
+        payload = await mutate(gql, "addTeamMembers", {"teamId": forged, "userIds": []}, token)
+        assert user_error_codes(payload) == ["NOT_FOUND"], pk
 
 
 async def test_a_wrong_id_in_a_query_filter_is_the_clients_mistake_not_an_internal_error(gql, acme):

@@ -22,13 +22,12 @@ from graphql import (
 )
 from sqlalchemy import select
 
-from mcgraph.api.relay import MODEL_OF_TYPE, encode_id
+from mcgraph.api.relay import encode_id
 from mcgraph.api.schema import build_schema
-from mcgraph.db.base import OrgScoped
 from mcgraph.db.models import Membership, Role, User
 from mcgraph.demo import seed
 from tests.conftest import without_rate_limits
-from tests.helpers import snapshot, warm_up
+from tests.helpers import node_ids, snapshot, warm_up
 
 pytestmark = pytest.mark.timeout(600)
 
@@ -115,18 +114,9 @@ async def elsewhere(app: Any, database: Any, clock: Any, settings: Any) -> dict[
     """One global id per node type of the demo organisation (the other one)."""
     async with database.transaction() as session:
         await seed(session, clock.now(), app.state.runtime.plugins, settings)
-    found: dict[str, str] = {}
     async with database.session() as session:
         demo = await session.scalar(select(Membership.organization_id).join(User).where(User.email.like("%@demo.test")))
-        for type_name, model in MODEL_OF_TYPE.items():
-            if issubclass(model, OrgScoped):
-                pk = await session.scalar(select(model.id).where(model.organization_id == demo).limit(1))
-            elif model is User:
-                pk = await session.scalar(select(User.id).join(Membership).where(Membership.organization_id == demo).limit(1))
-            else:
-                pk = demo if type_name == "Organization" else None
-            if pk is not None:
-                found[type_name] = encode_id(type_name, pk)
+    found = {type_name: ids[0] for type_name, ids in (await node_ids(database, demo)).items()}
     assert {"Project", "Task", "Milestone", "Process", "ProcessRun", "User", "Team"} <= set(found)
     return found
 

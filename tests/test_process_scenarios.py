@@ -455,6 +455,17 @@ async def test_a_payload_that_is_not_an_object_is_refused_on_its_own_field(gql, 
     assert await count(database, m.ProcessRun) == 0
 
 
+async def test_a_payload_schema_that_is_not_an_object_is_refused(gql, acme, database):
+    token = acme[Role.MANAGER]
+    refused = [(await process_mutation(gql, "createProcess", {"key": f"P{n}", "name": "P", "payloadSchema": schema}, token))["userErrors"]
+               for n, schema in enumerate((3, -3.4e16, False, "object"))]
+    assert [[(e["field"], e["code"]) for e in errors] for errors in refused] == [[(["payloadSchema"], "INVALID")]] * 4
+    process = await make_process(gql, token, "ONB", [{"name": "Welcome"}], publish=False)
+    update = await process_mutation(gql, "updateProcess", {"processId": process["id"], "payloadSchema": 1}, token)
+    assert [(e["field"], e["code"]) for e in update["userErrors"]] == [(["payloadSchema"], "INVALID")]
+    assert await count(database, m.Process) == 1
+
+
 async def test_raise_event_names_the_payload_field_when_it_is_not_an_object(gql, acme):
     raised = await process_mutation(gql, "raiseEvent", {"name": "employee.hired", "payload": [1, 2]}, acme[Role.MANAGER])
     assert [(e["field"], e["code"]) for e in raised["userErrors"]] == [(["payload"], "INVALID")]

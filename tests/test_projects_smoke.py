@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 from mcgraph.db.models import Role
+from tests.project_helpers import create_project, create_task, succeed
 
 CREATE = """
 mutation($input: CreateProjectInput!) { createProject(input: $input) {
@@ -39,3 +40,13 @@ async def test_plan_a_project(gql, acme):
     assert st["setTaskState"]["userErrors"][0]["code"] == "BLOCKED_BY_DEPENDENCY", st
     lst = await gql.data("{ projects(first: 5) { nodes { key health { health } progress manager { email } members { user { email } } tasks(first: 2) { nodes { title assignee { email } } } } } }", token=token)
     assert lst["projects"]["nodes"][0]["key"] == "WEB"
+
+
+async def test_null_labels_clear_a_projects_and_a_tasks_labels(gql, acme):
+    token = acme[Role.MANAGER]
+    project = await create_project(gql, token, "LBL", labels=["web"])
+    task = await create_task(gql, token, project["id"], "Label me", labels=["web"])
+    await succeed(gql, "updateProject", {"projectId": project["id"], "labels": None}, token)
+    await succeed(gql, "updateTask", {"taskId": task["id"], "labels": None}, token)
+    both = "query($p: ID!, $t: ID!) { p: node(id: $p) { ... on Project { labels } } t: node(id: $t) { ... on Task { labels } } }"
+    assert await gql.data(both, {"p": project["id"], "t": task["id"]}, token=token) == {"p": {"labels": []}, "t": {"labels": []}}

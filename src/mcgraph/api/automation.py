@@ -47,7 +47,10 @@ def _type_out(name: str) -> str:
     return name.upper() if name in ACTIONS else name
 
 
-def _params_in(params: dict[str, Any] | None, index: int) -> dict[str, Any]:
+def _params_in(params: Any, index: int) -> Any:
+    """Params with their ids decoded; params that are not an object are left for the domain to refuse."""
+    if not isinstance(params or {}, dict):
+        return params
     values = dict(params or {})
     for name, type_name in _ID_PARAMS.items():
         if values.get(name):

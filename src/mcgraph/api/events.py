@@ -12,6 +12,7 @@ from sqlalchemy import func, select
 from mcgraph.api.fields import query
 from mcgraph.api.projects.collab_types import Event
 from mcgraph.api.relay import Connection, decode_id, window
+from mcgraph.db.base import parse_id
 from mcgraph.db.pagination import Page
 from mcgraph.domain.errors import BadInput
 from mcgraph.domain.history import event_log, newest_event_id
@@ -24,9 +25,10 @@ _SUBJECTS = {"Project": "project", "Task": "task", "Milestone": "milestone", "De
 def parse_cursor(value: str | None) -> int | None:
     if value is None:
         return None
-    if not value.isdigit():
+    cursor = parse_id(value)
+    if cursor is None:
         raise BadInput(f"{value!r} is not an event cursor: pass the `cursor` of an event.")
-    return int(value)
+    return cursor
 
 
 @strawberry.type

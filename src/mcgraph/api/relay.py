@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 import strawberry
 
+from mcgraph.db.base import parse_id
 from mcgraph.db.pagination import Page, Window
 from mcgraph.domain.errors import BadInput, UserError, UserErrorCode
 
@@ -35,8 +36,9 @@ def decode_id(global_id: str) -> tuple[str, int] | None:
     """``(type name, pk)`` of a global id, or None when it is not one of ours."""
     try:
         raw = base64.urlsafe_b64decode(global_id + "=" * (-len(global_id) % 4)).decode()
-        type_name, _, pk = raw.partition(":")
-        return (type_name, int(pk)) if type_name in MODEL_OF_TYPE and pk.isdigit() else None
+        type_name, _, digits = raw.partition(":")
+        pk = parse_id(digits)
+        return (type_name, pk) if type_name in MODEL_OF_TYPE and pk is not None else None
     except (binascii.Error, UnicodeDecodeError, ValueError):
         return None
 

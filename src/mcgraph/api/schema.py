@@ -25,6 +25,7 @@ from mcgraph.api.processes import types as process_types
 from mcgraph.api.processes.mutations import ProcessesMutation
 from mcgraph.api.processes.queries import ProcessesQuery
 from mcgraph.api.relay import Node
+from mcgraph.api.text import NoNulExtension
 from mcgraph.api.subscriptions import Subscription
 from mcgraph.api.projects import collab_types
 from mcgraph.api.projects import types as project_types
@@ -73,7 +74,7 @@ def build_schema(plugins: Plugins | None = None) -> strawberry.Schema:
         mutation=merge_types("Mutation", roots.mutation((TenancyMutation, ProjectsMutation, CollabMutation, ProcessesMutation, AutomationMutation))),
         subscription=merge_types("Subscription", roots.subscription((Subscription,))),
         types=[Node, *core_types, *roots.types],
-        extensions=[ObserveExtension, ErrorPolicyExtension, DocumentLimitsExtension, OperationScopeExtension, TimeLimitExtension],
+        extensions=[ObserveExtension, ErrorPolicyExtension, DocumentLimitsExtension, NoNulExtension, OperationScopeExtension, TimeLimitExtension],
         config=StrawberryConfig(auto_camel_case=True, scalar_map={datetime: AWARE_DATETIME}),
         added_fields=plugin_fields(contributions, {t.__name__: t for t in core_types}),
     )

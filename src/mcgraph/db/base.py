@@ -11,6 +11,16 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, declared_attr, mapped_column
 
 # SQLite only autoincrements INTEGER PRIMARY KEY; PostgreSQL gets 64-bit ids.
 BigId = BigInteger().with_variant(Integer(), "sqlite")
+MAX_ID = 2**63 - 1  # the largest value either database keeps in a BigId column
+MAX_INT = 2**31 - 1  # the largest in an Integer column on PostgreSQL
+
+
+def parse_id(text: str) -> int | None:
+    """The row id that ``text`` spells in ASCII digits, or None when it spells none a row can have."""
+    if not (text.isascii() and text.isdigit()) or len(text) > len(str(MAX_ID)):
+        return None
+    value = int(text)
+    return value if value <= MAX_ID else None
 
 
 class UTCDateTime(TypeDecorator[datetime]):

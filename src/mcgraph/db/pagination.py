@@ -21,6 +21,7 @@ from sqlalchemy import Select, and_, case, false, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import InstrumentedAttribute, aliased
 
+from mcgraph.db.base import MAX_ID, MAX_INT
 from mcgraph.domain.errors import BadInput
 
 T = TypeVar("T")
@@ -83,6 +84,10 @@ class SortKey:
         if expected in (int, float):
             if isinstance(value, bool) or not isinstance(value, int | float) or (expected is int and not isinstance(value, int)):
                 raise ValueError("not a number")
+            # past what the column (or a computed rank, a small integer) can hold, the database would fail
+            largest = MAX_ID if self.read is None else MAX_INT
+            if expected is int and not -largest - 1 <= value <= largest:
+                raise ValueError("out of range")
             return value
         if not isinstance(value, expected):
             raise ValueError(f"not a {expected.__name__}")

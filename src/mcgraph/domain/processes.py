@@ -314,7 +314,10 @@ async def _check_process(unit: Unit, problems: Problems, values: dict[str, Any])
         if team is None or team.organization_id != unit.actor.organization_id:
             problems.add("teamId", "No such team.", UserErrorCode.NOT_FOUND)
     schema = values.get("payload_schema")
-    if schema is not None:
+    if schema is not None and not isinstance(schema, dict):
+        # a bare true or false is a schema too, but a payload is checked only against an object
+        problems.add("payloadSchema", 'A payload schema is a JSON Schema object, such as {"type": "object"}.', UserErrorCode.INVALID)
+    elif schema is not None:
         try:
             jsonschema.validators.validator_for(schema).check_schema(schema)
         except jsonschema.SchemaError as error:

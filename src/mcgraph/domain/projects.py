@@ -374,8 +374,9 @@ def check_money(problems: Problems, field: str, amount: Decimal | None, *, posit
         problems.add(field, f"`{field}` must be below {MAX_MONEY:,}.", UserErrorCode.INVALID)
 
 
-def check_labels(problems: Problems, labels: Sequence[str]) -> list[str]:
-    clean = sorted({label.strip() for label in labels if label.strip()})
+def check_labels(problems: Problems, labels: Sequence[str] | None) -> list[str]:
+    """The labels, trimmed, without repeats or blanks, sorted; ``None`` (a client's null) is none."""
+    clean = sorted({label.strip() for label in labels or () if label.strip()})
     for label in clean:
         if not LABEL_PATTERN.match(label):
             problems.add("labels", f"{label!r} is not a label: up to 64 letters, digits, spaces and - _ . : /", UserErrorCode.INVALID)
