@@ -86,6 +86,14 @@ async def test_the_cost_per_minute_counts_each_operations_estimated_cost(setting
         assert (await post(client, VIEWER, acme[Role.MEMBER])).json() == {"data": {"viewer": {"role": "MEMBER"}}}
 
 
+async def test_a_named_operation_sent_without_its_name_is_charged_its_cost(settings, acme):
+    async with client_of(settings, rate_limit_cost_per_minute=700, max_query_cost=700) as client:
+        named = PAGE_OF_100.replace("{ projects", "query Page { projects", 1)
+        for _ in range(2):
+            assert "errors" not in (await post(client, named, acme[Role.MEMBER])).json()
+        rate_limited(await post(client, named, acme[Role.MEMBER]))
+
+
 async def test_a_document_that_does_not_validate_costs_a_request_but_nothing_runs(settings, acme):
     async with client_of(settings, rate_limit_requests_per_minute=2) as client:
         refused = (await post(client, "{ nosuchfield }", acme[Role.MEMBER])).json()

@@ -15,7 +15,7 @@ from starlette.routing import Route, WebSocketRoute
 from mcgraph.api.observe import ObservedHTTP
 from mcgraph.api.schema import build_schema
 from mcgraph.api.view import GraphQLView
-from mcgraph.automation.broker import automations_running
+from mcgraph.automation.broker import live_with_automations
 from mcgraph.automation.sweeps import background_jobs
 from mcgraph.dashboard import dashboard
 from mcgraph.db.migrate import check_current
@@ -55,13 +55,9 @@ def create_app(
         try:
             await check_current(runtime.database.engine, settings.database_url)
             log.info("mcgraph started", env=settings.env, database=runtime.database.engine.url.render_as_string())
-            # automations first: the relay's start-up sweep dispatches to them
-            async with automations_running(runtime, consume=settings.broker_url is None) as automations, runtime.live(), background_jobs(runtime):
+            async with live_with_automations(runtime, consume=settings.broker_url is None), background_jobs(runtime):
                 with before_stop_signals(graphql.sockets.close_all):
-                    try:
-                        yield
-                    finally:
-                        await automations.stop_worker()  # running actions finish while the relay still runs
+                    yield
         finally:
             await runtime.close()
 

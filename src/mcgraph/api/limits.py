@@ -277,7 +277,7 @@ class DocumentLimitsExtension(SchemaExtension):
                 hide_suggestions=limits.production,
             )
             # a document that did not validate costs a request too, and nothing more
-            await self._charge(0 if context.pre_execution_errors else costs.get(context.operation_name, costs.get(None, 0)))
+            await self._charge(0 if context.pre_execution_errors else costs.get(context.operation_name, 0))
         yield
 
     async def _charge(self, cost: int) -> None:

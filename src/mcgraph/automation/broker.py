@@ -143,6 +143,21 @@ async def automations_running(runtime: Runtime, *, consume: bool) -> AsyncIterat
 
 
 @contextlib.asynccontextmanager
+async def live_with_automations(runtime: Runtime, *, consume: bool) -> AsyncIterator[Automations]:
+    """Automations and the runtime's live pieces (bus, relay) for the life of the block.
+
+    Automations start first, so that the relay's start-up sweep dispatches to them; on the
+    way out the worker stops while the relay still runs, so that the events its last
+    actions wrote are handed on.
+    """
+    async with automations_running(runtime, consume=consume) as automations, runtime.live():
+        try:
+            yield automations
+        finally:
+            await automations.stop_worker()
+
+
+@contextlib.asynccontextmanager
 async def service(settings: Settings, name: str, *, consume: bool, stop: asyncio.Event | None = None) -> AsyncIterator[tuple[Runtime, asyncio.Event]]:
     """A process of its own (``mcgraph worker``, ``mcgraph scheduler``): logging, a runtime
     with its automations and relay running, and an event set on SIGTERM or SIGINT."""
@@ -151,11 +166,8 @@ async def service(settings: Settings, name: str, *, consume: bool, stop: asyncio
     stop = stop or asyncio.Event()
     stop_on_signals(stop)
     try:
-        async with automations_running(runtime, consume=consume) as automations, runtime.live():
-            try:
-                yield runtime, stop
-            finally:
-                await automations.stop_worker()  # running actions finish while the relay still runs
+        async with live_with_automations(runtime, consume=consume):
+            yield runtime, stop
     finally:
         await runtime.close()
         log.info(f"mcgraph {name} stopped")
