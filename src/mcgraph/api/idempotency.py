@@ -104,7 +104,7 @@ class Idempotency:
         """The id of a new claim on the key; None when someone holds it already."""
         now = self.clock.now()
         try:
-            async with self.database.transaction(slot.organization_id) as session:
+            async with self.database.transaction(slot.organization_id, bookkeeping=True) as session:
                 await session.execute(
                     delete(IdempotencyKey)
                     .where(IdempotencyKey.organization_id == slot.organization_id)
@@ -167,7 +167,7 @@ class Idempotency:
             await self._release(organization_id, claim)
             return response
         status_code, content_type, text = answer
-        async with self.database.transaction(organization_id) as session:
+        async with self.database.transaction(organization_id, bookkeeping=True) as session:
             await session.execute(
                 update(IdempotencyKey)
                 .where(IdempotencyKey.id == claim)
@@ -177,7 +177,7 @@ class Idempotency:
 
     async def _release(self, organization_id: int, claim: int) -> None:
         """Free a key whose claim has no answer (an answer stored meanwhile stays)."""
-        async with self.database.transaction(organization_id) as session:
+        async with self.database.transaction(organization_id, bookkeeping=True) as session:
             await session.execute(
                 delete(IdempotencyKey).where(IdempotencyKey.id == claim).where(IdempotencyKey.completed_at.is_(None))
             )

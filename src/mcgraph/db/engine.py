@@ -9,6 +9,7 @@ from typing import Any
 from sqlalchemy import event, text
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 
+from mcgraph.db import versions as _versions  # noqa: F401 - registers the data-version session hooks
 from mcgraph.db.scoping import OrgSession
 
 # session.info keys: the events a transaction wrote, and whom to tell once it commits
@@ -44,9 +45,15 @@ class Database:
         return session
 
     @asynccontextmanager
-    async def transaction(self, organization_id: int | None = None) -> AsyncIterator[AsyncSession]:
-        """A session in a write transaction: committed on success, rolled back on error."""
+    async def transaction(self, organization_id: int | None = None, *, bookkeeping: bool = False) -> AsyncIterator[AsyncSession]:
+        """A session in a write transaction: committed on success, rolled back on error.
+
+        ``bookkeeping``: what it writes no query shows, so it changes no data version
+        (see :mod:`mcgraph.db.versions`).
+        """
         async with self.session(organization_id) as session, session.begin():
+            if bookkeeping:
+                _versions.bookkeeping(session)
             await begin_write(session)
             yield session
 

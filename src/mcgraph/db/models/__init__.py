@@ -33,6 +33,7 @@ from mcgraph.db.models.projects import (
 )
 from mcgraph.db.models.processes import Process, ProcessRun, ProcessStep, ProcessVersion, RoundRobinCursor, RunStep
 from mcgraph.db.models.tenancy import ApiToken, Membership, Organization, Role, Team, TeamMember, User
+from mcgraph.db.versions import DataVersion
 
 __all__ = [
     "ApiToken",
@@ -64,6 +65,7 @@ __all__ = [
     "Membership",
     "Milestone",
     "Organization",
+    "DataVersion",
     "Priority",
     "Project",
     "ProjectLabel",

@@ -1,0 +1,147 @@
+"""Data versions: a number per organisation that grows with every committed change to what
+its queries can read.
+
+The response cache (:mod:`mcgraph.api.response_cache`) keys each answer by it, so that an
+answer is served again only while nothing it could have read has changed. Writers do not
+have to call anything: the session hooks below count a transaction as a change of
+
+* its session's organisation, when a session of one organisation
+  (``Database.session(organization_id)``) flushes a row or executes an INSERT, UPDATE
+  or DELETE;
+* a flushed row's organisation, in a session of no organisation;
+* every organisation, when a session of no organisation executes an INSERT, UPDATE or
+  DELETE statement that changed rows and its writer named no organisation with
+  :func:`changed`, or when a row of a table that belongs to no organisation (users,
+  organisations) is written.
+
+A writer that knows better says so: :func:`changed` names the organisations a statement
+changed; :func:`bookkeeping` marks a transaction whose writes no query shows (events
+marked published, idempotency records).
+
+The versions are stored in ``data_version`` (row 0 counts the changes of every
+organisation at once, row N those of organisation N) and bumped by the transaction
+itself just before it commits, so a version and the rows it counts commit, or roll
+back, together. :func:`current` reads an organisation's version: the sum of both.
+Read before the data, it never claims data older than it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+from sqlalchemy import BigInteger, event, func, select
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import Mapped, ORMExecuteState, Session, mapped_column
+
+from mcgraph.db.base import Base
+from mcgraph.db.scoping import OrgSession
+
+EVERY = 0  # the scope that counts the changes of every organisation at once
+
+_CHANGED = "mcgraph.data_changed"  # set of scopes this transaction changes
+_NAMED = "mcgraph.data_changes_named"  # True: the writer named them (changed / bookkeeping)
+_UNNAMED = "mcgraph.data_changes_unnamed"  # True: a statement of no organisation changed rows
+_BOOKKEEPING = "mcgraph.data_bookkeeping"  # True: nothing written here shows in a query
+
+
+class DataVersion(Base):
+    __tablename__ = "data_version"
+
+    # the scope: EVERY, or an organisation's id
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    version: Mapped[int] = mapped_column(BigInteger, default=0)
+
+
+def changed(session: AsyncSession | Session, organization_ids: int | Iterable[int]) -> None:
+    """Count this transaction as a change of these organisations (and of no others for
+    the statements it executes outside any organisation's session)."""
+    info = session.info
+    info[_NAMED] = True
+    ids = (organization_ids,) if isinstance(organization_ids, int) else organization_ids
+    info.setdefault(_CHANGED, set()).update(ids)
+
+
+def bookkeeping(session: AsyncSession | Session) -> None:
+    """This transaction's writes change nothing a query shows: count none of them."""
+    session.info[_NAMED] = True
+    session.info[_BOOKKEEPING] = True
+
+
+async def current(session: AsyncSession, organization_id: int) -> int:
+    """The organisation's data version as its session sees it now."""
+    total = await session.scalar(
+        select(func.coalesce(func.sum(DataVersion.version), 0)).where(DataVersion.id.in_((EVERY, organization_id)))
+    )
+    return int(total or 0)
+
+
+def _touch(session: Session, scope: int) -> None:
+    session.info.setdefault(_CHANGED, set()).add(scope)
+
+
+def _scope_of(session: Session, row: Any) -> int:
+    organization_id = getattr(row, "organization_id", None)
+    if organization_id is None and "organization_id" not in row.__table__.columns:
+        return EVERY  # users, organisations: rows more than one organisation reads
+    return organization_id if organization_id is not None else session.info.get("organization_id", EVERY)
+
+
+@event.listens_for(OrgSession, "after_flush")
+def _count_flushed(session: Session, _context: Any) -> None:
+    for row in (*session.new, *session.dirty, *session.deleted):
+        if not isinstance(row, DataVersion) and hasattr(row, "__table__"):
+            _touch(session, _scope_of(session, row))
+
+
+@event.listens_for(OrgSession, "do_orm_execute")
+def _count_statement(state: ORMExecuteState) -> Any:
+    if not (state.is_insert or state.is_update or state.is_delete):
+        return None
+    table = getattr(state.statement, "table", None)
+    if table is not None and getattr(table, "name", None) == DataVersion.__tablename__:
+        return None
+    session = state.session
+    organization_id = session.info.get("organization_id")
+    if table is not None and "organization_id" not in table.columns:
+        _touch(session, EVERY)
+        return None
+    if organization_id is not None:
+        _touch(session, organization_id)
+        return None
+    result = state.invoke_statement()
+    if getattr(result, "rowcount", None) != 0:  # a statement that changed no row changes no answer
+        session.info[_UNNAMED] = True
+    return result
+
+
+@event.listens_for(OrgSession, "before_commit")
+def _bump(session: Session) -> None:
+    if session.in_nested_transaction():  # a savepoint: its changes are counted with the whole
+        return
+    session.flush()  # the transaction's last changes are counted too
+    info = session.info
+    if info.get(_BOOKKEEPING):
+        return
+    scopes = set(info.get(_CHANGED, ()))
+    if info.get(_UNNAMED) and not info.get(_NAMED):
+        scopes.add(EVERY)
+    if not scopes:
+        return
+    dialect = session.get_bind().dialect.name
+    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    for scope in sorted(scopes):  # always in the same order: two writers never wait on each other in a cycle
+        statement = insert(DataVersion).values(id=scope, version=1)
+        session.execute(
+            statement.on_conflict_do_update(index_elements=[DataVersion.id], set_={"version": DataVersion.version + 1})
+        )
+
+
+@event.listens_for(OrgSession, "after_commit")
+@event.listens_for(OrgSession, "after_rollback")
+def _forget(session: Session) -> None:
+    if session.in_nested_transaction():  # a savepoint undone: counting its changes anyway is harmless
+        return
+    for key in (_CHANGED, _NAMED, _UNNAMED, _BOOKKEEPING):
+        session.info.pop(key, None)
