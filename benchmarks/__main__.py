@@ -48,6 +48,9 @@ def main(argv: list[str] | None = None) -> int:
     if not asyncio.run(dataset.exists(scale)):
         print(f"generating scale {scale.name} (once; `python -m benchmarks generate` redoes it)")
         asyncio.run(dataset.generate(scale))
+    for present in dataset.SCALES.values():
+        if asyncio.run(dataset.exists(present)):
+            dataset.migrate(present)
     refresh_health(scale)
     document = run_scenarios(Context(scale, QUICK if args.quick else FULL), args.scenario or list(SCENARIOS))
     document = report(document, quick=args.quick, scale=scale.name)

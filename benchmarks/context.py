@@ -31,10 +31,16 @@ class Context:
     """Each server's resident memory just after it started, before any load."""
 
     def server(self, name: str) -> servers.Server:
-        """The server ``name`` (mcgraph, baselines, postgraphile) of this scale, started on first use."""
+        """The server ``name`` of this scale, started on first use: mcgraph, mcgraph_uncached
+        (its response cache off), baselines, postgraphile."""
         if name not in self._servers:
             self.log(f"  starting {name}")
-            start = {"mcgraph": servers.mcgraph, "baselines": servers.baselines, "postgraphile": servers.postgraphile}[name]
+            start = {
+                "mcgraph": servers.mcgraph,
+                "mcgraph_uncached": servers.mcgraph_uncached,
+                "baselines": servers.baselines,
+                "postgraphile": servers.postgraphile,
+            }[name]
             self._servers[name] = self.stack.enter_context(start(self.scale))
             self.idle_rss_mb[name] = rss_mb(self._servers[name].pid)
         return self._servers[name]

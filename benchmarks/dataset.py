@@ -91,6 +91,12 @@ async def exists(scale: Scale) -> bool:
         await admin.close()
 
 
+def migrate(scale: Scale) -> None:
+    """``mcgraph migrate`` on the scale's database (a dataset made by an older mcgraph is brought up to date)."""
+    env = {**os.environ, "MCGRAPH_DATABASE_URL": sqlalchemy_url(scale)}
+    subprocess.run([str(Path(sys.executable).parent / "mcgraph"), "migrate"], check=True, env=env, cwd=ROOT, stdout=subprocess.DEVNULL)
+
+
 async def generate(scale: Scale, *, log=print) -> None:
     """Drop and recreate the scale's database, migrate it and fill it."""
     name = database_name(scale)
@@ -100,8 +106,7 @@ async def generate(scale: Scale, *, log=print) -> None:
         await admin.execute(f'CREATE DATABASE "{name}"')
     finally:
         await admin.close()
-    env = {**os.environ, "MCGRAPH_DATABASE_URL": sqlalchemy_url(scale)}
-    subprocess.run([str(Path(sys.executable).parent / "mcgraph"), "migrate"], check=True, env=env, cwd=ROOT)
+    migrate(scale)
     started = datetime.now(UTC)
     connection = await asyncpg.connect(asyncpg_url(scale))
     try:

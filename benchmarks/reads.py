@@ -44,10 +44,12 @@ def body(query: str, variables: dict[str, Any] | None = None) -> str:
 def targets(context: Context, read: Read) -> dict[str, tuple[str, str, str | None]]:
     """Each target's URL, the body it is sent and its token."""
     secret = token(BENCH_ORGANIZATION)
-    mcgraph, baselines, postgraphile = (context.server(n).url for n in ("mcgraph", "baselines", "postgraphile"))
+    names = ("mcgraph", "mcgraph_uncached", "baselines", "postgraphile")
+    mcgraph, uncached, baselines, postgraphile = (context.server(n).url for n in names)
     gql = body(read.query)
     return {
         "mcgraph": (mcgraph, gql, secret),
+        "mcgraph_uncached": (uncached, gql, secret),
         "postgraphile": (postgraphile, body(read.postgraphile_query), None),
         "starlette": (f"{baselines}/sa/{read.baseline_path}", gql, secret),
         "single_sql": (f"{baselines}/sql/{read.baseline_path}", gql, secret),
@@ -98,4 +100,7 @@ def read_outcome(figures: dict[str, dict[str, float]], postgraphile_target: str,
     outcome.targets["ratio_vs_starlette"] = "(reported)"
     outcome.ratios["ratio_vs_single_sql"] = ratio(mcgraph, figures["single_sql"]["rps"])
     outcome.targets["ratio_vs_single_sql"] = sql_target or "(reported)"
+    # every request executed: what the first reader after a change waits for
+    outcome.ratios["ratio_uncached_vs_postgraphile"] = ratio(figures["mcgraph_uncached"]["rps"], figures["postgraphile"]["rps"])
+    outcome.targets["ratio_uncached_vs_postgraphile"] = "(reported)"
     return outcome

@@ -107,6 +107,11 @@ def mcgraph(scale: Scale, name: str = "mcgraph", **extra: str) -> Iterator[Serve
         yield Server(name, f"http://127.0.0.1:{port}/graphql", pid)
 
 
+def mcgraph_uncached(scale: Scale, name: str = "mcgraph-uncached") -> contextlib.AbstractContextManager[Server]:
+    """mcgraph with its response cache off: every query executed afresh."""
+    return mcgraph(scale, name, MCGRAPH_RESPONSE_CACHE_MB="0")
+
+
 @contextlib.contextmanager
 def worker(scale: Scale, threads: int, **extra: str) -> Iterator[int]:
     """``mcgraph worker``: one process of ``threads`` threads."""

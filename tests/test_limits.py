@@ -147,6 +147,16 @@ async def test_cost_reads_first_from_variables_and_their_defaults(gql, acme):
     assert await gql.data(document, {"outer": 5, "inner": 5}, token=token) == {"projects": {"edges": []}}
 
 
+async def test_a_document_validated_once_is_checked_again_with_other_variables(gql, acme):
+    """Validated documents are remembered with their variables: new values are weighed anew."""
+    token = acme[Role.MEMBER]
+    document = "query Q($outer: Int, $inner: Int) { projects(first: $outer) { edges { node { tasks(first: $inner) { edges { node { id title key state { key } } } } } } } }"
+    for _ in range(2):
+        assert await gql.data(document, {"outer": 5, "inner": 5}, token=token) == {"projects": {"edges": []}}
+    refused(await gql(document, {"outer": 100, "inner": 100}, token=token), "QUERY_TOO_COMPLEX")
+    assert await gql.data(document, {"outer": 5, "inner": 5}, token=token) == {"projects": {"edges": []}}
+
+
 async def test_cost_counts_fragments_and_the_default_page_size(gql, acme):
     # no first: 20 each; over 50000 only because the default page size multiplies
     document = (

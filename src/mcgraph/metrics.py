@@ -91,6 +91,12 @@ class Metrics:
             ["queue"],
             registry=registry,
         )
+        self.response_cache = Counter(
+            "mcgraph_response_cache_lookups",
+            "Queries looked up in the response cache: hit (served again) or miss (executed).",
+            ["outcome"],
+            registry=registry,
+        )
         self.read_failures = Counter(
             "mcgraph_metrics_read_failures",
             "Scrape-time readings that failed (their gauges keep the last value read).",

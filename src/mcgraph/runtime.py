@@ -1,5 +1,5 @@
 """The services one running mcgraph process shares: settings, database, clock, plugins,
-the live-status pieces (bus, hub, relay), the metrics and the rate limits."""
+the live-status pieces (bus, hub, relay), the metrics, the rate limits and the response cache."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from typing import Any
 
+from mcgraph.api.response_cache import ResponseCache
 from mcgraph.db import Database
 from mcgraph.domain.clock import Clock, SystemClock
 from mcgraph.domain.permissions import system_actor
@@ -37,12 +38,14 @@ class Runtime:
     bus: Bus = field(default_factory=Bus)
     metrics: Metrics = field(default_factory=Metrics)
     rate_limits: RateLimiter = field(default_factory=lambda: RateLimiter(0, 0))
+    response_cache: ResponseCache = field(init=False)
     hub: Hub = field(init=False)
     relay: Relay = field(init=False)
     # the running automations (``mcgraph.automation.broker.Automations``), while they run
     automations: Any = field(default=None, init=False)
 
     def __post_init__(self) -> None:
+        self.response_cache = ResponseCache(self.settings.response_cache_mb, self.metrics)
         self.hub = Hub(self.database)
         self.relay = Relay(self.database, self.bus, self.hub, self.clock, metrics=self.metrics)
         self.database.on_commit = self.relay.committed

@@ -52,6 +52,7 @@ class Settings(BaseSettings):
     bus_channel: str = Field(default="mcgraph", pattern=r"^[a-z][a-z0-9_]{0,62}$", description="Names the bus channel and the automation queue; deployments sharing a Redis, RabbitMQ or PostgreSQL server use different ones.")
     relay_sweep_seconds: float = Field(default=10.0, ge=0, description="How often events left unpublished are published again; 0: only on start.")
     hub_poll_seconds: float = Field(default=5.0, ge=0, description="How often the hub looks for events whose signal was lost; 0: off.")
+    response_cache_mb: float = Field(default=64.0, ge=0, description="Memory of each API process for answers to queries, served again while nothing they read changed; 0: off.")
     ws_max_subscriptions: int = Field(default=100, ge=1, description="Operations at once on one WebSocket.")
     ws_queue_size: int = Field(default=256, ge=1, description="Messages waiting to be sent on one WebSocket before its client counts as too slow.")
     ws_keep_alive_seconds: float = Field(default=15.0, gt=0)

@@ -14,6 +14,7 @@ import contextvars
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
+from datetime import date
 from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
@@ -86,6 +87,10 @@ class Context:
     connection_params: dict[str, Any] | None = field(default=None, repr=False)
     # the cursor of the event a subscription's latest result is about
     live_cursor: int | None = None
+    # False once a resolver read the time of day: its answer is not one to serve again
+    cacheable: bool = True
+    # the organisation's data version, read before anything else of this request (over HTTP)
+    data_version: int | None = None
 
     @property
     def scope(self) -> OperationScope:
@@ -100,7 +105,18 @@ class Context:
 
     @property
     def now(self):  # noqa: ANN201 - a datetime; annotated in the clock protocol
+        """The time: an answer that reads it is not cached (see :mod:`mcgraph.api.response_cache`)."""
+        self.vary_by_time()
         return self.runtime.clock.now()
+
+    def vary_by_time(self) -> None:
+        """This answer would differ a second later: it is not one to serve again."""
+        self.cacheable = False
+
+    @property
+    def today(self) -> date:
+        """The day (UTC): cached answers are kept for the day they were computed on."""
+        return self.runtime.clock.now().date()
 
     def require(self, action: Action) -> Actor:
         """The actor, when it may perform ``action``; raises UNAUTHENTICATED or FORBIDDEN."""

@@ -20,13 +20,23 @@
 The limits come from the settings of the request's runtime (``info.context.runtime``),
 so :func:`~mcgraph.api.schema.build_schema` needs no settings; without a runtime the
 defaults of :class:`Limits` apply.
+
+Clients send the same few documents again and again: the parsed document is kept by its
+text, and a document that validated is remembered with its cost by its schema, text,
+operation name and variables (the cost reads ``first``/``last`` variables), so that
+neither is done twice. A document that failed is checked afresh each time.
 """
 
 from __future__ import annotations
 
+import weakref
 from collections.abc import AsyncIterator, Iterator, Mapping
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any, ClassVar
+
+import orjson
+from cachetools import LRUCache
 
 from graphql import (
     DocumentNode,
@@ -45,6 +55,7 @@ from graphql import (
     ValidationRule,
     VariableNode,
     get_named_type,
+    parse,
     validate,
     value_from_ast_untyped,
 )
@@ -243,6 +254,17 @@ def limit_rules(
     return rules
 
 
+PARSED_DOCUMENTS = 256
+VALIDATED_DOCUMENTS = 512  # per schema; a document with other variables counts again
+_validated: weakref.WeakKeyDictionary[Any, LRUCache[Any, int]] = weakref.WeakKeyDictionary()
+
+
+@lru_cache(maxsize=PARSED_DOCUMENTS)
+def _parse(query: str, options: tuple[tuple[str, Any], ...]) -> DocumentNode:
+    """The document of ``query``, parsed as Strawberry would with these parse options."""
+    return parse(query, **dict(options))
+
+
 class DocumentLimitsExtension(SchemaExtension):
     """Applies the limits: the token limit to the parser, the others as validation rules.
 
@@ -252,16 +274,30 @@ class DocumentLimitsExtension(SchemaExtension):
     """
 
     def on_parse(self) -> Iterator[None]:  # type: ignore[override]
-        limits = Limits.of(self.execution_context.context)
-        options: dict[str, Any] = self.execution_context.parse_options  # type: ignore[assignment]
+        context = self.execution_context
+        limits = Limits.of(context.context)
+        options: dict[str, Any] = context.parse_options  # type: ignore[assignment]
         options["max_lexical_tokens"] = limits.max_tokens
         options["max_comments"] = limits.max_tokens
+        if context.query and context.graphql_document is None:
+            try:
+                context.graphql_document = _parse(context.query, tuple(sorted(options.items())))
+            except GraphQLError:
+                pass  # Strawberry parses it again and reports the error its way
         yield
 
     async def on_validate(self) -> AsyncIterator[None]:  # type: ignore[override]
         context = self.execution_context
         if context.pre_execution_errors is None and context.graphql_document is not None and context.validation_rules:
             limits = Limits.of(context.context)
+            validated = _validated.setdefault(context.schema, LRUCache(maxsize=VALIDATED_DOCUMENTS))
+            key = (limits, context.query, context.operation_name, orjson.dumps(context.variables or {}, option=orjson.OPT_SORT_KEYS))
+            known = validated.get(key) if context.query else None
+            if known is not None:
+                context.pre_execution_errors = []  # validated: Strawberry need not validate it again
+                await self._charge(known)
+                yield
+                return
             costs: dict[str | None, int] = {}
             rules = (
                 *context.validation_rules,
@@ -276,8 +312,11 @@ class DocumentLimitsExtension(SchemaExtension):
                 max_errors=limits.max_errors,
                 hide_suggestions=limits.production,
             )
+            cost = costs.get(context.operation_name, 0)
+            if not context.pre_execution_errors and context.query:
+                validated[key] = cost
             # a document that did not validate costs a request too, and nothing more
-            await self._charge(0 if context.pre_execution_errors else costs.get(context.operation_name, 0))
+            await self._charge(0 if context.pre_execution_errors else cost)
         yield
 
     async def _charge(self, cost: int) -> None:

@@ -20,6 +20,7 @@ from mcgraph.api.errors import ErrorPolicyExtension
 from mcgraph.api.events import EventsQuery
 from mcgraph.api.limits import DocumentLimitsExtension
 from mcgraph.api.observe import ObserveExtension
+from mcgraph.api.response_cache import ResponseCacheExtension
 from mcgraph.api.plugin_fields import plugin_fields, plugin_roots
 from mcgraph.api.processes import types as process_types
 from mcgraph.api.processes.mutations import ProcessesMutation
@@ -74,7 +75,7 @@ def build_schema(plugins: Plugins | None = None) -> strawberry.Schema:
         mutation=merge_types("Mutation", roots.mutation((TenancyMutation, ProjectsMutation, CollabMutation, ProcessesMutation, AutomationMutation))),
         subscription=merge_types("Subscription", roots.subscription((Subscription,))),
         types=[Node, *core_types, *roots.types],
-        extensions=[ObserveExtension, ErrorPolicyExtension, DocumentLimitsExtension, NoNulExtension, OperationScopeExtension, TimeLimitExtension],
+        extensions=[ObserveExtension, ErrorPolicyExtension, DocumentLimitsExtension, NoNulExtension, OperationScopeExtension, ResponseCacheExtension, TimeLimitExtension],
         config=StrawberryConfig(auto_camel_case=True, scalar_map={datetime: AWARE_DATETIME}),
         added_fields=plugin_fields(contributions, {t.__name__: t for t in core_types}),
     )

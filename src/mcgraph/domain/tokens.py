@@ -14,6 +14,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from mcgraph.db import versions
 from mcgraph.db.engine import begin_write
 from mcgraph.db.models import ApiToken, Membership
 from mcgraph.domain.errors import Unauthenticated, UserError, UserErrorCode
@@ -36,8 +37,9 @@ def display_prefix(secret: str) -> str:
     return secret[: len(TOKEN_PREFIX) + 6]
 
 
-async def authenticate(session: AsyncSession, secret: str, now: datetime) -> Actor:
-    """The actor a bearer token stands for; :class:`Unauthenticated` when it is not valid."""
+async def authenticate(session: AsyncSession, secret: str, now: datetime) -> tuple[Actor, datetime | None]:
+    """The actor a bearer token stands for and when the token expires (None: never);
+    :class:`Unauthenticated` when it is not valid."""
     row = (
         await session.execute(
             select(ApiToken, Membership.role)
@@ -57,11 +59,14 @@ async def authenticate(session: AsyncSession, secret: str, now: datetime) -> Act
     if token.expires_at is not None and token.expires_at <= now:
         raise Unauthenticated("The token has expired.")
     actor = Actor(user_id=token.user_id, organization_id=token.organization_id, role=role, token_id=token.id)
+    expires_at = token.expires_at
     if token.last_used_at is None or now - token.last_used_at >= LAST_USED_RESOLUTION:
         # End the read first: on SQLite a read that turns into a write fails when another
         # write committed in between, so the write starts afresh and waits its turn.
         await session.rollback()
         await begin_write(session)
+        # bookkeeping: an answer showing lastUsedAt is never served again (see ApiToken)
+        versions.bookkeeping(session)
         await session.execute(
             update(ApiToken)
             .where(ApiToken.id == actor.token_id)
@@ -69,7 +74,7 @@ async def authenticate(session: AsyncSession, secret: str, now: datetime) -> Act
             .values(last_used_at=now)
         )
         await session.commit()
-    return actor
+    return actor, expires_at
 
 
 async def issue(

@@ -93,11 +93,14 @@ class PluginRequest:
 
     @property
     def now(self) -> datetime:
+        """The time. A query that reads it is answered afresh every time (never from the
+        response cache): prefer ``today`` when the day is all a field needs."""
         return self._context.now
 
     @property
     def today(self) -> date:
-        return self._context.now.date()
+        """The day (UTC); answers served again from the response cache are of the same day."""
+        return self._context.today
 
     def require(self, action: Action) -> None:
         """Raise FORBIDDEN (or UNAUTHENTICATED) unless the viewer may ``action``."""

@@ -87,7 +87,7 @@ class DashboardQuery:
         start: date | None = None,
         end: date | None = None,
     ) -> Workload:
-        today = info.context.now.date()
+        today = info.context.today
         first, last = dashboard.period(start, end, today)
         team_pk = pk_of(team_id, "Team") if team_id else None
         async with info.context.read() as session:

@@ -129,7 +129,7 @@ async def _task_page(
     first: int | None, after: str | None, last: int | None, before: str | None,
 ) -> Connection[Task]:
     order = order_by or TaskOrder()
-    stmt = queries.task_select(info.context.actor.organization_id, task_query, info.context.now.date())
+    stmt = queries.task_select(info.context.actor.organization_id, task_query, info.context.today)
     keys = queries.task_order(order.field, order.direction.descending)
     async with info.context.read() as session:
         page = await paginate(session, stmt, keys, window(info, first, after, last, before))

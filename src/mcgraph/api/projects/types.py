@@ -217,7 +217,7 @@ class Task(Node):
 
     @strawberry.field(description="Open and past its due date.")
     def is_overdue(self, root: strawberry.Parent[m.Task], info: strawberry.Info) -> bool:
-        return bool(root.due_date and root.state_category != StateCategory.DONE and root.due_date < info.context.now.date())
+        return bool(root.due_date and root.state_category != StateCategory.DONE and root.due_date < info.context.today)
 
     @strawberry.field
     async def assignee(self, root: strawberry.Parent[m.Task], info: strawberry.Info) -> User | None:
@@ -286,7 +286,7 @@ class Task(Node):
 async def _assessments(info: strawberry.Info, session: Any, ids: Any) -> dict[int, Any]:
     projects = list(await session.scalars(select(m.Project).where(m.Project.id.in_(list(ids)))))
     runtime = info.context.runtime
-    return await assess_projects(session, runtime.plugins, runtime.settings, projects, info.context.now.date())
+    return await assess_projects(session, runtime.plugins, runtime.settings, projects, info.context.today)
 
 
 def assessment_loader(info: strawberry.Info) -> Any:
@@ -296,7 +296,7 @@ def assessment_loader(info: strawberry.Info) -> Any:
 
 async def _schedules(info: strawberry.Info, session: Any, ids: Any) -> dict[int, ProjectSchedule]:
     projects = list(await session.scalars(select(m.Project).where(m.Project.id.in_(list(ids)))))
-    plans = await project_plans(session, projects, info.context.now.date(), info.context.runtime.settings.hours_per_day)
+    plans = await project_plans(session, projects, info.context.today, info.context.runtime.settings.hours_per_day)
     return {pid: _schedule_type(origin, plan) for pid, (origin, plan) in plans.items()}
 
 
@@ -451,7 +451,7 @@ class Project(Node):
     ) -> Connection[Task]:
         order = order_by or TaskOrder()
         query = (where or TaskFilter()).to_query()
-        stmt = queries.task_select(root.organization_id, query, info.context.now.date())
+        stmt = queries.task_select(root.organization_id, query, info.context.today)
         keys = queries.task_order(order.field, order.direction.descending)
         win = window(info, first, after, last, before)
         loader = info.context.loaders.pages(("project.tasks", _task_args_key(where, order), win), stmt, m.Task.project_id, keys, win)

@@ -81,8 +81,12 @@ class ApiToken(Node):
     prefix: str = strawberry.field(description="The secret's first characters, to tell tokens apart.")
     created_at: datetime
     expires_at: datetime | None
-    last_used_at: datetime | None = strawberry.field(description="Accurate to about a minute.")
     revoked_at: datetime | None
+
+    @strawberry.field(description="Accurate to about a minute.")
+    def last_used_at(self, root: strawberry.Parent[m.ApiToken], info: strawberry.Info) -> datetime | None:
+        info.context.vary_by_time()  # written as the token is used, without a data version change
+        return root.last_used_at
 
     @strawberry.field
     async def user(self, root: strawberry.Parent[m.ApiToken], info: strawberry.Info) -> User:
