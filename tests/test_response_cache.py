@@ -7,6 +7,7 @@ from datetime import timedelta
 from typing import Any
 
 import pytest
+from structlog.testing import capture_logs
 
 from mcgraph.app import create_app
 from mcgraph.db.models import Role, Task
@@ -137,3 +138,20 @@ async def test_the_cache_can_be_turned_off(uncached_app, database):
         await client.data(PORTFOLIO)
         await client.data(PORTFOLIO)
     assert lookups(uncached_app, "hit") + lookups(uncached_app, "miss") == 0
+
+
+@pytest.mark.parametrize("accept", ["application/json", "application/graphql-response+json"])
+async def test_a_kept_answer_is_sent_counted_and_logged_like_a_fresh_one(app, http, acme, accept):
+    token = acme[Role.MANAGER]
+    headers = {"Authorization": f"Bearer {token}", "Accept": accept}
+    body = {"query": "query Page { projects(first: 10) { nodes { key } } }"}
+    fresh = await http.post("/graphql", json=body, headers=headers)
+    with capture_logs() as lines:
+        kept = await http.post("/graphql", json=body, headers=headers)
+    assert lookups(app, "hit") == 1
+    assert (kept.status_code, kept.content, kept.headers["content-type"]) == (fresh.status_code, fresh.content, fresh.headers["content-type"])
+    requests = app.state.runtime.metrics.requests.labels("Page", "ok")._value.get()
+    assert requests == 2
+    (line,) = [line for line in lines if line["event"] == "graphql request"]
+    assert (line["operation"], line["outcome"], line["operation_type"]) == ("Page", "ok", "query")
+    assert line["request_id"] == kept.headers["x-request-id"]

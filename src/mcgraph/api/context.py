@@ -91,6 +91,8 @@ class Context:
     cacheable: bool = True
     # the organisation's data version, read before anything else of this request (over HTTP)
     data_version: int | None = None
+    # what the operation was charged to the rate limits
+    cost: int = 0
 
     @property
     def scope(self) -> OperationScope:

@@ -254,6 +254,9 @@ def limit_rules(
     return rules
 
 
+# request scope key: a refusal of the rate limits met before execution (by
+# mcgraph.api.response_cache.serve_kept), reported here instead of charging again
+REFUSED = "mcgraph.rate_refused"
 PARSED_DOCUMENTS = 256
 VALIDATED_DOCUMENTS = 512  # per schema; a document with other variables counts again
 _validated: weakref.WeakKeyDictionary[Any, LRUCache[Any, int]] = weakref.WeakKeyDictionary()
@@ -322,11 +325,16 @@ class DocumentLimitsExtension(SchemaExtension):
     async def _charge(self, cost: int) -> None:
         """Charge the operation to its token's rate limits; refuse it when they are spent."""
         context = self.execution_context
+        if hasattr(context.context, "cost"):
+            context.context.cost = cost  # kept with its answer (mcgraph.api.response_cache)
         runtime = getattr(context.context, "runtime", None)
         if runtime is None or not runtime.rate_limits.enabled or context.operation_type.value == "subscription":
             return
-        key = rate_key(context.context)
-        refused = await runtime.rate_limits.charge(key, cost)
+        request = getattr(context.context, "request", None)
+        key = rate_key(getattr(context.context, "actor", None), request)
+        scope = getattr(request, "scope", None)
+        met = scope.pop(REFUSED, None) if isinstance(scope, dict) else None  # charged ahead (response_cache.serve_kept)
+        refused = met or await runtime.rate_limits.charge(key, cost)
         if refused is None:
             return
         what = "requests" if refused.limit == "requests" else "query cost"
@@ -345,10 +353,9 @@ class DocumentLimitsExtension(SchemaExtension):
             response.headers["Retry-After"] = str(refused.retry_after)
 
 
-def rate_key(context: object) -> str:
+def rate_key(actor: Any, request: Any) -> str:
     """Whom an operation is charged to: its token, or without one its client's address."""
-    actor = getattr(context, "actor", None)
     if actor is not None and actor.token_id is not None:
         return f"token:{actor.token_id}"
-    client = getattr(getattr(context, "request", None), "client", None)
+    client = getattr(request, "client", None)
     return f"address:{client.host if client else 'unknown'}"

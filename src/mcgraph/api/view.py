@@ -34,6 +34,7 @@ from mcgraph.api import http
 from mcgraph.api.context import Context
 from mcgraph.api.idempotency import BODY, Idempotency
 from mcgraph.api.known_tokens import KnownTokens
+from mcgraph.api.response_cache import serve_kept
 from mcgraph.api.ws import Feeds, LegacyWSHandler, TransportWSHandler
 from mcgraph.domain.errors import Unauthenticated
 from mcgraph.domain.permissions import Actor
@@ -99,6 +100,8 @@ class GraphQLView(GraphQL[Context, None]):
 
     async def _respond(self, request: Request, media_type: str | None) -> Response:
         """The answer to an admitted request, strawberry's own refusals in our shape."""
+        if media_type is not None and (kept := await serve_kept(self.runtime, request, media_type, lambda: self._authenticated(request))):
+            return kept
         try:
             response = await self.run(request)
         except HTTPException as problem:
@@ -176,8 +179,12 @@ class GraphQLView(GraphQL[Context, None]):
 
     async def _identify(self, request: Request) -> Actor | None:
         """The request's actor, found ahead of execution; its context reuses the finding."""
-        request.scope[_AUTHENTICATED] = await self._authenticate(request.headers.get("authorization"))
-        return request.scope[_AUTHENTICATED][0]
+        return (await self._authenticated(request))[0]
+
+    async def _authenticated(self, request: Request) -> tuple[Actor | None, str | None, int | None]:
+        if _AUTHENTICATED not in request.scope:
+            request.scope[_AUTHENTICATED] = await self._authenticate(request.headers.get("authorization"))
+        return request.scope[_AUTHENTICATED]
 
     async def on_ws_connect(self, context: Context) -> None:
         params = context.connection_params or {}
