@@ -24,7 +24,8 @@ defaults of :class:`Limits` apply.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterator, Mapping
+import weakref
+from collections.abc import AsyncIterator, Hashable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
@@ -262,20 +263,27 @@ class DocumentLimitsExtension(SchemaExtension):
         context = self.execution_context
         if context.pre_execution_errors is None and context.graphql_document is not None and context.validation_rules:
             limits = Limits.of(context.context)
-            costs: dict[str | None, int] = {}
-            rules = (
-                *context.validation_rules,
-                *limit_rules(limits, context.variables, costs),
-                MaybeNullValidationRule,
-                OneOfInputValidationRule,
-            )
-            context.pre_execution_errors = validate(
-                context.schema._schema,
-                context.graphql_document,
-                rules,
-                max_errors=limits.max_errors,
-                hide_suggestions=limits.production,
-            )
+            schema = context.schema._schema
+            passed = _passed.setdefault(schema, {})
+            key = _validation_key(context.query, context.validation_rules, limits, context.variables)
+            costs = passed.get(key) if key is not None else None
+            if costs is None:
+                costs = {}
+                rules = (
+                    *context.validation_rules,
+                    *limit_rules(limits, context.variables, costs),
+                    MaybeNullValidationRule,
+                    OneOfInputValidationRule,
+                )
+                context.pre_execution_errors = validate(
+                    schema, context.graphql_document, rules, max_errors=limits.max_errors, hide_suggestions=limits.production
+                )
+                if key is not None and not context.pre_execution_errors:
+                    if len(passed) >= PASSED_DOCUMENTS:
+                        del passed[next(iter(passed))]
+                    passed[key] = costs
+            else:
+                context.pre_execution_errors = []
             # a document that did not validate costs a request too, and nothing more
             await self._charge(0 if context.pre_execution_errors else costs.get(context.operation_name, 0))
         yield
@@ -304,6 +312,26 @@ class DocumentLimitsExtension(SchemaExtension):
         if isinstance(response, Response):  # over HTTP
             response.status_code = 429
             response.headers["Retry-After"] = str(refused.retry_after)
+
+
+# Documents that validated, per schema, by what validation depends on (the oldest goes
+# first past PASSED_DOCUMENTS): the same document sent again, as clients do, is not
+# walked again by every rule. Validation reads the document, the rules and the limits,
+# and of the variables only the integers (the page sizes the cost multiplies by).
+PASSED_DOCUMENTS = 500
+_passed: weakref.WeakKeyDictionary[GraphQLSchema, dict[Hashable, dict[str | None, int]]] = weakref.WeakKeyDictionary()
+
+
+def _validation_key(
+    query: str | None, rules: Sequence[type[Any]], limits: Limits, variables: Mapping[str, Any] | None
+) -> Hashable | None:
+    if query is None:
+        return None
+    # a variable that is not an integer counts as absent or not by its name alone
+    numbers = tuple(
+        sorted((name, value if isinstance(value, int) and not isinstance(value, bool) else None) for name, value in (variables or {}).items())
+    )
+    return (query, tuple(rules), limits, numbers)
 
 
 def rate_key(context: object) -> str:
