@@ -10,15 +10,16 @@ from mcgraph.db.models import Role
 from tests.helpers import statements
 from tests.project_helpers import create_project, create_task
 
-# Only what the write itself reads: the payload's fields read nothing more.
+# The payload's key and state read the task's project too: the one the write locked.
 CREATE = """mutation($input: CreateTaskInput!) {
-  createTask(input: $input) { task { id title } userErrors { field message code } } }"""
+  createTask(input: $input) { task { id title key state { key } } userErrors { field message code } } }"""
 READS_PROJECT = re.compile(r"^SELECT .*\sFROM project\b", re.DOTALL)
 
 
 async def created(gql, token: str, project_id: str, title: str) -> None:
     data = await gql.data(CREATE, {"input": {"projectId": project_id, "title": title, "estimateHours": 4}}, token=token)
     assert data["createTask"]["userErrors"] == [], data
+    assert data["createTask"]["task"]["key"].startswith("GROW-") and data["createTask"]["task"]["state"]["key"] == "todo"
 
 
 async def test_creating_a_task_reads_its_project_once_and_the_same_statements_as_the_project_grows(app, gql, acme):
