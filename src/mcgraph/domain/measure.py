@@ -84,6 +84,17 @@ OTHER_COSTS = (
     .group_by(CostEntry.project_id)
 )
 
+# The forecast's tasks with the links that lead to each (a link between two tasks of the
+# project, as the schedule keeps: found by its successor as well as by its predecessor).
+FORECAST_ROWS = (
+    select(
+        Task.id, Task.project_id, Task.estimate_hours, Task.state_category,
+        Dependency.predecessor_id, Dependency.type, Dependency.lag_days,
+    )
+    .outerjoin(Dependency, Dependency.successor_id == Task.id)
+    .where(Task.project_id.in_(bindparam("project_ids", expanding=True)))
+)
+
 
 async def task_counts(session: AsyncSession, project_ids: Sequence[int], today: date) -> dict[int, TaskCounts]:
     """Counts over each project's leaf tasks (a parent's estimate is its subtasks')."""
@@ -147,16 +158,20 @@ async def forecast_ends(
     if not ids:
         return {}
     tasks: dict[int, list[ScheduleTask]] = defaultdict(list)
-    rows = await session.execute(
-        select(Task.id, Task.project_id, Task.estimate_hours, Task.state_category).where(Task.project_id.in_(ids))
-    )
+    links: dict[int, list[ScheduleLink]] = defaultdict(list)
     open_projects: set[int] = set()
-    for task_id, project_id, hours, category in rows:
+    seen: set[int] = set()
+    # a task's row once per link that leads to it (or once, without one): one statement
+    for task_id, project_id, hours, category, predecessor, kind, lag in await session.execute(FORECAST_ROWS, {"project_ids": ids}):
+        if predecessor is not None:
+            links[project_id].append(ScheduleLink(predecessor, task_id, kind, lag))
+        if task_id in seen:
+            continue
+        seen.add(task_id)
         remaining = 0.0 if category == DONE else (hours or 0.0) / hours_per_day
         if category != DONE:
             open_projects.add(project_id)
         tasks[project_id].append(ScheduleTask(task_id, remaining))
-    links = await schedule_links(session, ids)
     ends: dict[int, date] = {}
     for project in projects:
         if project.id not in open_projects:
