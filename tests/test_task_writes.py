@@ -10,7 +10,8 @@ from mcgraph.db.models import Role
 from tests.helpers import statements
 from tests.project_helpers import create_project, create_task
 
-# The payload's key and state read the task's project too: the one the write locked.
+# A client's payload (its key and state come from dataloaders, whose batches run in tasks
+# of their own, which ``statements`` leaves out: what is counted is the write's).
 CREATE = """mutation($input: CreateTaskInput!) {
   createTask(input: $input) { task { id title key state { key } } userErrors { field message code } } }"""
 READS_PROJECT = re.compile(r"^SELECT .*\sFROM project\b", re.DOTALL)
