@@ -29,11 +29,12 @@ def main(argv: list[str] | None = None) -> int:
     run.add_argument("--scale", choices=sorted(dataset.SCALES), default="S")
     generate = commands.add_parser("generate", help="(re)create the dataset of a scale")
     generate.add_argument("--scale", choices=sorted(dataset.SCALES), default="S")
-    spy = commands.add_parser("profile", help="py-spy on the mcgraph server under a read scenario's load")
-    spy.add_argument("--scenario", choices=("portfolio", "project_page"), default="portfolio")
+    spy = commands.add_parser("profile", help="py-spy on the mcgraph server under a scenario's load")
+    spy.add_argument("--scenario", choices=("portfolio", "project_page", "create_task"), default="portfolio")
     spy.add_argument("--seconds", type=int, default=25)
     spy.add_argument("--output", type=Path, default=Path("profile.svg"))
     spy.add_argument("--scale", choices=sorted(dataset.SCALES), default="S")
+    spy.add_argument("--format", choices=("flamegraph", "raw", "speedscope"), default="flamegraph", help="py-spy's output format")
     args = parser.parse_args(argv)
 
     scale = dataset.SCALES[args.scale]
@@ -43,7 +44,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "profile":
         from benchmarks.profile import profile
 
-        profile(scale, args.scenario, args.seconds, args.output)
+        profile(scale, args.scenario, args.seconds, args.output, args.format)
         return 0
     if not asyncio.run(dataset.exists(scale)):
         print(f"generating scale {scale.name} (once; `python -m benchmarks generate` redoes it)")

@@ -13,6 +13,7 @@ import httpx
 import pytest
 from graphql import Lexer, Source, TokenKind, get_introspection_query
 
+from mcgraph.api import limits
 from mcgraph.app import create_app
 from mcgraph.db.models import Role
 from mcgraph.settings import Settings
@@ -147,14 +148,23 @@ async def test_cost_reads_first_from_variables_and_their_defaults(gql, acme):
     assert await gql.data(document, {"outer": 5, "inner": 5}, token=token) == {"projects": {"edges": []}}
 
 
-async def test_a_document_validated_once_is_checked_again_with_other_variables(gql, acme):
-    """Validated documents are remembered with their variables: new values are weighed anew."""
+async def test_a_document_that_passed_is_checked_again_for_the_page_sizes_of_its_variables(gql, acme, monkeypatch):
     token = acme[Role.MEMBER]
-    document = "query Q($outer: Int, $inner: Int) { projects(first: $outer) { edges { node { tasks(first: $inner) { edges { node { id title key state { key } } } } } } } }"
-    for _ in range(2):
+    document = (
+        "query Q($outer: Int, $inner: Int = 100) "
+        "{ projects(first: $outer) { edges { node { tasks(first: $inner) { edges { node { id title key state { key } } } } } } } }"
+    )
+    walks = []
+    validate = limits.validate
+    monkeypatch.setattr(limits, "validate", lambda *args, **kwargs: walks.append(1) or validate(*args, **kwargs))
+    for _ in range(3):
         assert await gql.data(document, {"outer": 5, "inner": 5}, token=token) == {"projects": {"edges": []}}
+    assert len(walks) == 1  # once passed, the same document and page sizes are not walked again
     refused(await gql(document, {"outer": 100, "inner": 100}, token=token), "QUERY_TOO_COMPLEX")
-    assert await gql.data(document, {"outer": 5, "inner": 5}, token=token) == {"projects": {"edges": []}}
+    # null takes the default page size, and a variable left out the document's default
+    assert await gql.data(document, {"outer": 100, "inner": None}, token=token) == {"projects": {"edges": []}}
+    refused(await gql(document, {"outer": 100}, token=token), "QUERY_TOO_COMPLEX")
+    refused(await gql(document, {"outer": 100}, token=token), "QUERY_TOO_COMPLEX")
 
 
 async def test_cost_counts_fragments_and_the_default_page_size(gql, acme):

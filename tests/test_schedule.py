@@ -14,6 +14,7 @@ from mcgraph.domain.schedule import (
     ScheduleTask,
     compute_schedule,
     find_cycle,
+    schedule_finish,
 )
 
 FS, SS, FF, SF = DependencyType.FS, DependencyType.SS, DependencyType.FF, DependencyType.SF
@@ -328,3 +329,15 @@ def test_critical_path_runs_from_a_free_start_to_the_finish(network):
     assert all(schedule.times[task_id].critical for task_id in path)
     pairs = {(x.predecessor_id, x.successor_id) for x in links}
     assert all((p, s) in pairs for p, s in zip(path, path[1:]))
+
+
+@settings(database=None)
+@given(networks())
+def test_the_forecasts_finish_is_the_full_schedules(network):
+    tasks, links = network
+    assert schedule_finish(tasks, links) == compute_schedule(tasks, links).finish
+
+
+def test_the_forecasts_finish_raises_the_cycle():
+    with pytest.raises(DependencyCycle):
+        schedule_finish([ScheduleTask(1, 1.0), ScheduleTask(2, 1.0)], [link(1, 2), link(2, 1)])

@@ -63,6 +63,19 @@ async def _projects(url: str) -> dict[str, list[int]]:
         await connection.close()
 
 
+def bodies(projects: list[int]) -> list[str]:
+    """mcgraph's createTask, one body per project, in turn."""
+    return [
+        json.dumps({"query": MUTATION, "variables": {"input": {"projectId": encode_id("Project", p), "title": TITLE}}})
+        for p in projects
+    ]
+
+
+def mcgraph_projects(url: str) -> list[int]:
+    """The projects mcgraph's creates land in."""
+    return asyncio.run(_projects(url))["mcgraph"]
+
+
 def _postgraphile_body(organization: int, project: int) -> str:
     now = datetime.now(UTC).isoformat()
     task = {
@@ -78,10 +91,7 @@ def run(context: Context) -> Outcome:
     projects = asyncio.run(_projects(url))
     secret = token(ORGANIZATIONS["mcgraph"])
     mcgraph, postgraphile = context.server("mcgraph").url, context.server("postgraphile").url
-    mcgraph_bodies = [
-        json.dumps({"query": MUTATION, "variables": {"input": {"projectId": encode_id("Project", p), "title": TITLE}}})
-        for p in projects["mcgraph"]
-    ]
+    mcgraph_bodies = bodies(projects["mcgraph"])
     postgraphile_bodies = [_postgraphile_body(ORGANIZATIONS["postgraphile"], p) for p in projects["postgraphile"]]
     ours = projects["pgbench"]
     script = PGBENCH.format(first=ours[0], last=ours[-1], organization=ORGANIZATIONS["pgbench"])

@@ -13,8 +13,9 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import inspect, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm.util import identity_key
 from sqlalchemy.orm.attributes import set_committed_value
 
 from mcgraph.db.models import Health, Project, ProjectStatus
@@ -27,6 +28,7 @@ from mcgraph.plugins.types import HealthContext
 from mcgraph.settings import Settings
 
 CLOSED = frozenset({ProjectStatus.COMPLETED, ProjectStatus.CANCELLED})
+_COLUMNS = frozenset(attribute.key for attribute in inspect(Project).column_attrs)
 
 
 @dataclass(frozen=True, slots=True)
@@ -97,7 +99,7 @@ async def refresh_health(unit: Unit, project_ids: Sequence[int]) -> list[Project
     Health is derived data: it is written without bumping the project's version, so a
     client's ``expectedVersion`` is not made stale by work on the project's tasks.
     """
-    projects = list(await unit.session.scalars(select(Project).where(Project.id.in_(list(project_ids)))))
+    projects = await _projects(unit.session, project_ids)
     assessed = await assess_projects(unit.session, unit.plugins, unit.settings, projects, unit.today)
     for project in projects:
         result = assessed[project.id]
@@ -124,6 +126,37 @@ async def refresh_health(unit: Unit, project_ids: Sequence[int]) -> list[Project
                 reasons=reasons,
             )
     return list(assessed.values())
+
+
+async def _projects(session: AsyncSession, project_ids: Sequence[int]) -> list[Project]:
+    """The projects, without a statement for those the session holds already.
+
+    A SELECT would hand back those very objects with their attributes as they are (the
+    session does not overwrite a loaded row without ``populate_existing``); only the
+    others, and any with a column not loaded, are read.
+    """
+    held: list[Project] = []
+    missing: list[int] = []
+    for project_id in dict.fromkeys(project_ids):
+        project = _held(session, project_id)
+        if project is None:
+            missing.append(project_id)
+        else:
+            held.append(project)
+    if missing:
+        held.extend(await session.scalars(select(Project).where(Project.id.in_(missing))))
+    return held
+
+
+def _held(session: AsyncSession, project_id: int) -> Project | None:
+    """The project as the session holds it, every column loaded and not deleted; None otherwise."""
+    project = session.identity_map.get(identity_key(Project, project_id))
+    if project is None:
+        return None
+    state = inspect(project)
+    if state.deleted or state.was_deleted or not state.unloaded.isdisjoint(_COLUMNS):
+        return None
+    return project
 
 
 async def refresh_organization(unit: Unit) -> int:

@@ -10,14 +10,15 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
 from decimal import Decimal
+from typing import Any
 
-from sqlalchemy import Float, and_, case, cast, exists, func, select
+from sqlalchemy import Float, Select, and_, bindparam, case, cast, exists, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
 from mcgraph.db.models import CostEntry, Dependency, Project, ProjectMember, StateCategory, Task, TimeEntry
 from mcgraph.domain.health import ProjectFacts
-from mcgraph.domain.schedule import Schedule, ScheduleLink, ScheduleTask, compute_schedule
+from mcgraph.domain.schedule import Schedule, ScheduleLink, ScheduleTask, compute_schedule, schedule_finish
 
 DONE = StateCategory.DONE
 
@@ -39,26 +40,67 @@ class TaskCounts:
         return self.done / self.total if self.total else 0.0
 
 
-async def task_counts(session: AsyncSession, project_ids: Sequence[int], today: date) -> dict[int, TaskCounts]:
-    """Counts over each project's leaf tasks (a parent's estimate is its subtasks')."""
-    child = aliased(Task)
+def _task_counts_statement() -> Select[Any]:
+    child = aliased(Task, name="child")
     is_leaf = ~exists(select(child.id).where(child.parent_id == Task.id))
     is_done = Task.state_category == DONE
     estimate = func.coalesce(Task.estimate_hours, 0.0)
-    stmt = (
+    return (
         select(
             Task.project_id,
             func.count(),
             func.sum(case((is_done, 1), else_=0)),
-            func.sum(case((and_(~is_done, Task.due_date < today), 1), else_=0)),
+            func.sum(case((and_(~is_done, Task.due_date < bindparam("today")), 1), else_=0)),
             func.sum(estimate),
             func.sum(case((is_done, estimate), else_=0.0)),
         )
-        .where(Task.project_id.in_(project_ids), is_leaf)
+        .where(Task.project_id.in_(bindparam("project_ids", expanding=True)), is_leaf)
         .group_by(Task.project_id)
     )
+
+
+def _labour_statement() -> Select[Any]:
+    return (
+        select(
+            TimeEntry.project_id,
+            func.sum(cast(TimeEntry.minutes, Float) * cast(func.coalesce(ProjectMember.hourly_rate, 0), Float) / 60.0),
+        )
+        .join(
+            ProjectMember,
+            and_(ProjectMember.project_id == TimeEntry.project_id, ProjectMember.user_id == TimeEntry.user_id),
+        )
+        .where(TimeEntry.project_id.in_(bindparam("project_ids", expanding=True)))
+        .group_by(TimeEntry.project_id)
+    )
+
+
+# Built once, their values bound per call: building them took milliseconds, on every
+# refresh of a project's health (each change to one of its tasks).
+TASK_COUNTS = _task_counts_statement()
+LABOUR = _labour_statement()
+OTHER_COSTS = (
+    select(CostEntry.project_id, func.sum(CostEntry.amount))
+    .where(CostEntry.project_id.in_(bindparam("project_ids", expanding=True)))
+    .group_by(CostEntry.project_id)
+)
+
+# The forecast's tasks with the links that lead to each (a link between two tasks of the
+# project, as the schedule keeps: found by its successor as well as by its predecessor).
+FORECAST_ROWS = (
+    select(
+        Task.id, Task.project_id, Task.estimate_hours, Task.state_category,
+        Dependency.predecessor_id, Dependency.type, Dependency.lag_days,
+    )
+    .outerjoin(Dependency, Dependency.successor_id == Task.id)
+    .where(Task.project_id.in_(bindparam("project_ids", expanding=True)))
+)
+
+
+async def task_counts(session: AsyncSession, project_ids: Sequence[int], today: date) -> dict[int, TaskCounts]:
+    """Counts over each project's leaf tasks (a parent's estimate is its subtasks')."""
     counts: dict[int, TaskCounts] = {}
-    for project_id, total, done, overdue, est_total, est_done in await session.execute(stmt):
+    rows = await session.execute(TASK_COUNTS, {"project_ids": list(project_ids), "today": today})
+    for project_id, total, done, overdue, est_total, est_done in rows:
         counts[project_id] = TaskCounts(
             total=total, done=done or 0, open=total - (done or 0), overdue=overdue or 0,
             estimate_total=float(est_total or 0), estimate_done=float(est_done or 0),
@@ -68,23 +110,11 @@ async def task_counts(session: AsyncSession, project_ids: Sequence[int], today: 
 
 async def actual_costs(session: AsyncSession, project_ids: Sequence[int]) -> dict[int, Decimal]:
     """Time entries times the member's hourly rate, plus cost entries, per project."""
-    labour = (
-        select(
-            TimeEntry.project_id,
-            func.sum(cast(TimeEntry.minutes, Float) * cast(func.coalesce(ProjectMember.hourly_rate, 0), Float) / 60.0),
-        )
-        .join(
-            ProjectMember,
-            and_(ProjectMember.project_id == TimeEntry.project_id, ProjectMember.user_id == TimeEntry.user_id),
-        )
-        .where(TimeEntry.project_id.in_(project_ids))
-        .group_by(TimeEntry.project_id)
-    )
-    other = select(CostEntry.project_id, func.sum(CostEntry.amount)).where(CostEntry.project_id.in_(project_ids)).group_by(CostEntry.project_id)
+    ids = {"project_ids": list(project_ids)}
     costs: dict[int, Decimal] = defaultdict(lambda: Decimal(0))
-    for project_id, amount in await session.execute(labour):
+    for project_id, amount in await session.execute(LABOUR, ids):
         costs[project_id] += Decimal(str(round(amount or 0, 2)))
-    for project_id, amount in await session.execute(other):
+    for project_id, amount in await session.execute(OTHER_COSTS, ids):
         costs[project_id] += Decimal(amount or 0)
     return dict(costs)
 
@@ -92,11 +122,10 @@ async def actual_costs(session: AsyncSession, project_ids: Sequence[int]) -> dic
 async def schedule_links(session: AsyncSession, project_ids: Sequence[int]) -> dict[int, list[ScheduleLink]]:
     """Each project's dependencies, as the critical path method takes them."""
     links: dict[int, list[ScheduleLink]] = defaultdict(list)
-    pred = aliased(Task)
     rows = await session.execute(
-        select(pred.project_id, Dependency.predecessor_id, Dependency.successor_id, Dependency.type, Dependency.lag_days)
-        .join(pred, pred.id == Dependency.predecessor_id)
-        .where(pred.project_id.in_(list(project_ids)))
+        select(Task.project_id, Dependency.predecessor_id, Dependency.successor_id, Dependency.type, Dependency.lag_days)
+        .join(Task, Task.id == Dependency.predecessor_id)
+        .where(Task.project_id.in_(list(project_ids)))
     )
     for project_id, p, s, kind, lag in rows:
         links[project_id].append(ScheduleLink(p, s, kind, lag))
@@ -129,23 +158,27 @@ async def forecast_ends(
     if not ids:
         return {}
     tasks: dict[int, list[ScheduleTask]] = defaultdict(list)
-    rows = await session.execute(
-        select(Task.id, Task.project_id, Task.estimate_hours, Task.state_category).where(Task.project_id.in_(ids))
-    )
+    links: dict[int, list[ScheduleLink]] = defaultdict(list)
     open_projects: set[int] = set()
-    for task_id, project_id, hours, category in rows:
+    seen: set[int] = set()
+    # a task's row once per link that leads to it (or once, without one): one statement
+    for task_id, project_id, hours, category, predecessor, kind, lag in await session.execute(FORECAST_ROWS, {"project_ids": ids}):
+        if predecessor is not None:
+            links[project_id].append(ScheduleLink(predecessor, task_id, kind, lag))
+        if task_id in seen:
+            continue
+        seen.add(task_id)
         remaining = 0.0 if category == DONE else (hours or 0.0) / hours_per_day
         if category != DONE:
             open_projects.add(project_id)
         tasks[project_id].append(ScheduleTask(task_id, remaining))
-    links = await schedule_links(session, ids)
     ends: dict[int, date] = {}
     for project in projects:
         if project.id not in open_projects:
             continue
-        schedule = compute_schedule(tasks[project.id], links[project.id])
+        finish = schedule_finish(tasks[project.id], links[project.id])
         origin = max(today, project.start_date) if project.start_date else today
-        ends[project.id] = origin + timedelta(days=math.ceil(schedule.finish - 1e-9))
+        ends[project.id] = origin + timedelta(days=math.ceil(finish - 1e-9))
     return ends
 
 

@@ -149,27 +149,9 @@ def compute_schedule(tasks: Iterable[ScheduleTask], links: Iterable[ScheduleLink
 
     Links naming a task that is not in ``tasks`` are ignored.
     """
-    by_id = {task.id: task for task in tasks}
-    kept = [link for link in links if link.predecessor_id in by_id and link.successor_id in by_id]
-    incoming: dict[int, list[ScheduleLink]] = defaultdict(list)
-    outgoing: dict[int, list[ScheduleLink]] = defaultdict(list)
-    for link in kept:
-        incoming[link.successor_id].append(link)
-        outgoing[link.predecessor_id].append(link)
-    order = _topological_order(by_id, incoming, outgoing)
-    if len(order) < len(by_id):
-        raise DependencyCycle(find_cycle(kept) or [])
-
-    early_start: dict[int, float] = {}
-    early_finish: dict[int, float] = {}
-    for task_id in order:
-        task = by_id[task_id]
-        start = max(0.0, task.not_before)
-        for link in incoming[task_id]:
-            start = max(start, _earliest_start_bound(link, task.duration, early_start, early_finish))
-        early_start[task_id] = start
-        early_finish[task_id] = start + task.duration
-    finish = max(early_finish.values(), default=0.0)
+    forward = _forward_pass(tasks, links)
+    by_id, incoming, outgoing, order = forward.by_id, forward.incoming, forward.outgoing, forward.order
+    early_start, early_finish, finish = forward.early_start, forward.early_finish, forward.finish
 
     late_start: dict[int, float] = {}
     late_finish: dict[int, float] = {}
@@ -195,6 +177,51 @@ def compute_schedule(tasks: Iterable[ScheduleTask], links: Iterable[ScheduleLink
         )
     path = _critical_path(times, incoming, by_id, early_start, early_finish)
     return Schedule(times=times, finish=finish, critical_path=path)
+
+
+def schedule_finish(tasks: Iterable[ScheduleTask], links: Iterable[ScheduleLink]) -> float:
+    """When the last task finishes, in days: :func:`compute_schedule`'s ``finish`` without
+    its backward pass (the forecast of a project's end needs only this)."""
+    return _forward_pass(tasks, links).finish
+
+
+@dataclass(frozen=True, slots=True)
+class _Forward:
+    by_id: dict[int, ScheduleTask]
+    incoming: dict[int, list[ScheduleLink]]
+    outgoing: dict[int, list[ScheduleLink]]
+    order: list[int]
+    early_start: dict[int, float]
+    early_finish: dict[int, float]
+    finish: float
+
+
+def _forward_pass(tasks: Iterable[ScheduleTask], links: Iterable[ScheduleLink]) -> _Forward:
+    """The links between the tasks, their order, and each task's earliest start and finish.
+    Raises DependencyCycle when the links form a cycle; links naming a task that is not
+    in ``tasks`` are ignored."""
+    by_id = {task.id: task for task in tasks}
+    kept = [link for link in links if link.predecessor_id in by_id and link.successor_id in by_id]
+    incoming: dict[int, list[ScheduleLink]] = defaultdict(list)
+    outgoing: dict[int, list[ScheduleLink]] = defaultdict(list)
+    for link in kept:
+        incoming[link.successor_id].append(link)
+        outgoing[link.predecessor_id].append(link)
+    order = _topological_order(by_id, incoming, outgoing)
+    if len(order) < len(by_id):
+        raise DependencyCycle(find_cycle(kept) or [])
+
+    early_start: dict[int, float] = {}
+    early_finish: dict[int, float] = {}
+    for task_id in order:
+        task = by_id[task_id]
+        start = max(0.0, task.not_before)
+        for link in incoming[task_id]:
+            start = max(start, _earliest_start_bound(link, task.duration, early_start, early_finish))
+        early_start[task_id] = start
+        early_finish[task_id] = start + task.duration
+    finish = max(early_finish.values(), default=0.0)
+    return _Forward(by_id, incoming, outgoing, order, early_start, early_finish, finish)
 
 
 def _topological_order(

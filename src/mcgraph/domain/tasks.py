@@ -9,7 +9,6 @@ from datetime import date
 from typing import Any
 
 from sqlalchemy import delete, func, select
-from sqlalchemy.orm import aliased
 
 from mcgraph.db.models import Dependency, DependencyType, Membership, Milestone, Priority, Project, StateCategory, Task, TaskLabel
 from mcgraph.domain import runs, snapshots
@@ -74,8 +73,9 @@ async def create_task(
     clean_labels = check_labels(problems, labels)
     problems.raise_any()
     assert chosen is not None
-    last_rank = await unit.session.scalar(select(func.max(Task.rank)).where(Task.project_id == project.id))
-    number = await unit.session.scalar(select(func.max(Task.key_number)).where(Task.project_id == project.id))
+    last_rank, number = (
+        await unit.session.execute(select(func.max(Task.rank), func.max(Task.key_number)).where(Task.project_id == project.id))
+    ).one()
     task = Task(
         organization_id=project.organization_id,
         project_id=project.id,
@@ -200,12 +200,11 @@ async def _transition_refusals(
 
 
 async def open_predecessors(unit: Unit, task: Task) -> list[Task]:
-    pred = aliased(Task)
     stmt = (
-        select(pred)
-        .join(Dependency, Dependency.predecessor_id == pred.id)
-        .where(Dependency.successor_id == task.id, Dependency.type == DependencyType.FS, pred.state_category != StateCategory.DONE)
-        .order_by(pred.key_number)
+        select(Task)
+        .join(Dependency, Dependency.predecessor_id == Task.id)
+        .where(Dependency.successor_id == task.id, Dependency.type == DependencyType.FS, Task.state_category != StateCategory.DONE)
+        .order_by(Task.key_number)
     )
     return list(await unit.session.scalars(stmt))
 
@@ -289,11 +288,10 @@ async def remove_dependency(unit: Unit, dependency_id: int) -> Dependency:
 
 
 async def _container_links(unit: Unit, task: Task) -> list[ScheduleLink]:
-    pred = aliased(Task)
-    container = pred.project_id == task.project_id if task.project_id else pred.process_run_id == task.process_run_id
+    container = Task.project_id == task.project_id if task.project_id else Task.process_run_id == task.process_run_id
     rows = await unit.session.execute(
         select(Dependency.predecessor_id, Dependency.successor_id, Dependency.type, Dependency.lag_days)
-        .join(pred, pred.id == Dependency.predecessor_id)
+        .join(Task, Task.id == Dependency.predecessor_id)
         .where(container)
     )
     return [ScheduleLink(p, s, t, lag) for p, s, t, lag in rows]
