@@ -8,7 +8,8 @@
    dispatches it again.
 2. **Execute** (a worker): the run is claimed (QUEUED or FAILED -> RUNNING, one worker
    wins), its condition checked on fresh state, then each action not yet done runs in
-   a transaction of its own that also records its result. A failure schedules a retry
+   a transaction of its own that also records its result (the first one's is the
+   claim's, the last one's ends the run; a webhook is sent before its transaction). A failure schedules a retry
    with exponential backoff; after ``MCGRAPH_AUTOMATION_MAX_ATTEMPTS`` the run is DEAD.
    A failure that no retry can mend (the input refused) makes it DEAD at once. Each
    action's transaction locks the run's row and skips an action already done, so even
@@ -31,7 +32,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 
 from mcgraph.automation import deliveries  # noqa: F401 - installs the webhook sender
 from mcgraph.db.models import AutomationRule, AutomationRun, AutomationRunState, Event
-from mcgraph.domain.automation_actions import ActionFailed, perform
+from mcgraph.domain.automation_actions import ActionFailed, outside_part, perform
 from mcgraph.domain.automations import holds, listens_to, names_for
 from mcgraph.domain.errors import RequestError, UserError
 from mcgraph.logs import get_logger
@@ -130,56 +131,76 @@ async def execute(runtime: Runtime, run_id: int, organization_id: int | None = N
     finishing the run), so that one that fails leaves those before it done. When the
     first transaction fails, its claim is undone with it, and :func:`_fail` claims the
     run again to count the attempt (unless another worker has claimed it meanwhile).
+    An action with an outside part (a webhook) is never in the first transaction: the
+    claim commits, the part is done with no transaction open, then its own records it.
     """
     if organization_id is None:
         async with runtime.database.session() as session:
             organization_id = await session.scalar(select(AutomationRun.organization_id).where(AutomationRun.id == run_id))
         if organization_id is None:
             return None
-    names: dict[str, Any] | None = None
-    while True:
-        claiming = names is None
-        index, action = None, None
+    index: int | None = None
+    action: dict[str, Any] | None = None
+    try:
+        async with runtime.system_unit(organization_id) as unit:
+            run = await _claim(unit.session, run_id, runtime.clock.now())
+            if run is None:
+                return None
+            rule, event = (
+                await unit.session.execute(
+                    select(AutomationRule, Event).join_from(AutomationRule, Event, Event.id == run.event_id).where(AutomationRule.id == run.rule_id)
+                )
+            ).one()
+            names = await names_for(unit.session, event, rule)
+            try:
+                if rule.condition and not holds((), rule.condition, names, runtime.plugins):
+                    return _end(runtime, run, AutomationRunState.SKIPPED, None)
+            except Exception as error:  # noqa: BLE001
+                return _end(runtime, run, AutomationRunState.DEAD, f"The condition could not be checked: {error}")
+            done = {r["index"] for r in run.results if r.get("status") == "done"}
+            pending = [i for i in range(len(rule.actions)) if i not in done]
+            if not pending:
+                return _end(runtime, run, AutomationRunState.SUCCEEDED, None)
+            cause = {"run": run.id, "rule": rule.id, "depth": run.depth}
+            index, action = pending[0], rule.actions[pending[0]]
+            if outside_part(action, runtime.plugins) is None:
+                pending.pop(0)
+                unit.cause = cause
+                _record(run, {"index": index, "type": action["type"], "status": "done", "output": await perform(unit, action, names, f"{run.id}.{index}")})
+                if not pending:
+                    return _end(runtime, run, AutomationRunState.SUCCEEDED, None)
+    except (UserError, RequestError) as error:
+        return await _fail(runtime, run_id, index, action, _message(error), retryable=False, claim=True)
+    except ActionFailed as error:
+        return await _fail(runtime, run_id, index, action, error.message, retryable=error.retryable, records=error.records, claim=True)
+    except Exception as error:  # noqa: BLE001 - logged with its trace; the run retries
+        log.exception("automation action failed", run_id=run_id, action=index)
+        return await _fail(runtime, run_id, index, action, f"{type(error).__name__}: {error}", retryable=True, claim=True)
+    for index in pending:
+        action = rule.actions[index]
+        key = f"{run_id}.{index}"
         try:
-            async with runtime.system_unit(organization_id) as unit:
-                session = unit.session
-                if claiming:
-                    run = await _claim(session, run_id, runtime.clock.now())
-                else:
-                    # The run's row, locked: a second worker running the same run (one
-                    # thought stuck, say) waits here, then finds the action done.
-                    run = await session.get(AutomationRun, run_id, with_for_update=True, populate_existing=True)
+            outside = outside_part(action, runtime.plugins)
+            complete = await outside(action.get("params") or {}, names, key, runtime.settings, runtime.clock.now()) if outside else None
+            async with runtime.system_unit(organization_id, cause=cause) as unit:
+                # The run's row, locked: a second worker running the same run (one thought
+                # stuck, say) waits here, then finds the action done.
+                run = await unit.session.get(AutomationRun, run_id, with_for_update=True, populate_existing=True)
                 if run is None:
                     return None
-                rule, event = (
-                    await session.execute(
-                        select(AutomationRule, Event).join_from(AutomationRule, Event, Event.id == run.event_id).where(AutomationRule.id == run.rule_id)
-                    )
-                ).one()
-                if claiming:
-                    names = await names_for(session, event, rule)
-                    try:
-                        if rule.condition and not holds((), rule.condition, names, runtime.plugins):
-                            return _end(runtime, run, AutomationRunState.SKIPPED, None)
-                    except Exception as error:  # noqa: BLE001
-                        return _end(runtime, run, AutomationRunState.DEAD, f"The condition could not be checked: {error}")
-                done = {r["index"] for r in run.results if r.get("status") == "done"}
-                pending = [i for i in range(len(rule.actions)) if i not in done]
-                if pending:
-                    index = pending[0]
-                    action = rule.actions[index]
-                    unit.cause = {"run": run.id, "rule": rule.id, "depth": run.depth}
-                    output = await perform(unit, action, names, f"{run.id}.{index}")
+                if not any(r["index"] == index and r.get("status") == "done" for r in run.results):
+                    output = await (complete(unit) if complete else perform(unit, action, names, key))
                     _record(run, {"index": index, "type": action["type"], "status": "done", "output": output})
-                if len(pending) <= 1:
+                if index == pending[-1]:
                     return _end(runtime, run, AutomationRunState.SUCCEEDED, None)
         except (UserError, RequestError) as error:
-            return await _fail(runtime, run_id, index, action, _message(error), retryable=False, claim=claiming)
+            return await _fail(runtime, run_id, index, action, _message(error), retryable=False)
         except ActionFailed as error:
-            return await _fail(runtime, run_id, index, action, error.message, retryable=error.retryable, records=error.records, claim=claiming)
+            return await _fail(runtime, run_id, index, action, error.message, retryable=error.retryable, records=error.records)
         except Exception as error:  # noqa: BLE001 - logged with its trace; the run retries
             log.exception("automation action failed", run_id=run_id, action=index)
-            return await _fail(runtime, run_id, index, action, f"{type(error).__name__}: {error}", retryable=True, claim=claiming)
+            return await _fail(runtime, run_id, index, action, f"{type(error).__name__}: {error}", retryable=True)
+    raise AssertionError("unreachable: the last pending action ends the run")
 
 
 async def _claim(session: Any, run_id: int, now: datetime) -> AutomationRun | None:
