@@ -51,7 +51,8 @@ async def dispatch(runtime: Runtime, event_ids: Sequence[int]) -> list[tuple[int
     if not event_ids:
         return []
     settings = runtime.settings
-    async with runtime.database.session() as session:
+    # one transaction reads the events and rules and writes the runs (one connection, not two)
+    async with runtime.database.transaction() as session:
         events = list(await session.scalars(select(Event).where(Event.id.in_(list(event_ids))).order_by(Event.id)))
         organizations = {event.organization_id for event in events}
         rules: dict[int, list[AutomationRule]] = defaultdict(list)
@@ -101,10 +102,9 @@ async def dispatch(runtime: Runtime, event_ids: Sequence[int]) -> list[tuple[int
                         "finished_at": now if too_deep else None,
                     }
                 )
-    if not rows:
-        return []
-    insert = postgresql.insert if runtime.database.engine.dialect.name == "postgresql" else sqlite.insert
-    async with runtime.database.transaction() as session:
+        if not rows:
+            return []
+        insert = postgresql.insert if runtime.database.engine.dialect.name == "postgresql" else sqlite.insert
         created = await session.execute(
             insert(AutomationRun)
             .values(rows)
