@@ -255,6 +255,12 @@ async def test_a_redelivered_event_or_message_has_one_effect(agql, acme, auto_ap
         event_id = await session.scalar(select(m.Event.id).where(m.Event.type == "task.state_changed"))
     assert await engine.dispatch(runtime, [event_id]) == []  # the run exists already
     assert await engine.execute(runtime, pk(run["id"])) is None  # done: nothing to claim
+    # a worker whose first transaction failed counts its attempt only on a run still to claim
+    action = {"type": "add_comment", "params": {"body": "noted"}}
+    assert await engine._fail(runtime, pk(run["id"]), 0, action, "boom", retryable=True, claim=True) is None
+    async with database.session() as session:
+        row = await session.get(m.AutomationRun, pk(run["id"]))
+        assert (row.state, row.attempts, row.error) == (m.AutomationRunState.SUCCEEDED, 1, None)
     assert await count(database, m.Comment, m.Comment.body == "noted") == 1
     assert await count(database, m.AutomationRun) == 1
 
