@@ -15,6 +15,7 @@ from sqlalchemy import func, select
 from mcgraph.app import create_app
 from mcgraph.automation import engine
 from mcgraph.db import models as m
+from mcgraph.db.engine import ORGANIZATION_WRITE_LOCK
 from mcgraph.db.models import Role
 from tests.conftest import GraphQLClient
 from tests.project_helpers import create_project, create_task, pk, succeed
@@ -254,6 +255,12 @@ async def test_a_redelivered_event_or_message_has_one_effect(agql, acme, auto_ap
         event_id = await session.scalar(select(m.Event.id).where(m.Event.type == "task.state_changed"))
     assert await engine.dispatch(runtime, [event_id]) == []  # the run exists already
     assert await engine.execute(runtime, pk(run["id"])) is None  # done: nothing to claim
+    # a worker whose first transaction failed counts its attempt only on a run still to claim
+    action = {"type": "add_comment", "params": {"body": "noted"}}
+    assert await engine._fail(runtime, pk(run["id"]), 0, action, "boom", retryable=True, claim=True) is None
+    async with database.session() as session:
+        row = await session.get(m.AutomationRun, pk(run["id"]))
+        assert (row.state, row.attempts, row.error) == (m.AutomationRunState.SUCCEEDED, 1, None)
     assert await count(database, m.Comment, m.Comment.body == "noted") == 1
     assert await count(database, m.AutomationRun) == 1
 
@@ -346,6 +353,65 @@ async def test_a_webhook_is_signed_retried_logged_and_redelivered_with_one_deliv
         await asyncio.sleep(0.02)
     assert (deliveries[2]["attempt"], deliveries[2]["ok"]) == (3, True)
     assert received[2][0]["webhook-id"] == received[0][0]["webhook-id"]
+
+
+async def _look(database_url: str, organization_id: int) -> tuple[bool, str]:
+    """Whether a write transaction of the organisation is open now (its write lock taken),
+    and the state of the one automation run, as another connection sees them."""
+    if database_url.startswith("sqlite"):
+        import sqlite3
+
+        connection = sqlite3.connect(database_url.split("///", 1)[1], timeout=0, isolation_level=None)
+        try:
+            (state,) = connection.execute("SELECT state FROM automation_run").fetchone()
+            try:
+                connection.execute("BEGIN IMMEDIATE")
+                connection.execute("ROLLBACK")
+                return False, state
+            except sqlite3.OperationalError:
+                return True, state
+        finally:
+            connection.close()
+    import asyncpg
+
+    connection = await asyncpg.connect(database_url.replace("+asyncpg", ""))
+    try:
+        state = await connection.fetchval("SELECT state FROM automation_run")
+        async with connection.transaction():
+            free = await connection.fetchval("SELECT pg_try_advisory_xact_lock($1)", ORGANIZATION_WRITE_LOCK + organization_id)
+        return not free, state
+    finally:
+        await connection.close()
+
+
+async def test_a_webhook_is_sent_with_no_transaction_open_while_its_run_shows_running(agql, auto_app, acme, database, database_url):
+    from starlette.applications import Starlette
+    from starlette.requests import Request
+    from starlette.responses import Response
+    from starlette.routing import Route
+
+    from tests.live import serving
+
+    seen: list[tuple[bool, str]] = []
+    async with database.session() as session:
+        organization_id = await session.scalar(select(m.Organization.id).where(m.Organization.slug == "acme"))
+
+    async def hook(_request: Request) -> Response:
+        seen.append(await _look(database_url, organization_id))
+        return Response("ok")
+
+    runtime = auto_app.state.runtime
+    object.__setattr__(runtime, "settings", runtime.settings.model_copy(update={"webhook_allow": ["127.0.0.1"]}))
+    manager = acme[Role.MANAGER]
+    web = await create_project(agql, manager, "WEB")
+    with serving(Starlette(routes=[Route("/hook", hook, methods=["POST"])])) as url:
+        await create_rule(agql, manager, name="Tell CI", actions=[{"type": "SEND_WEBHOOK", "params": {"url": url + "/hook"}}])
+        task = await create_task(agql, manager, web["id"], "T")
+        await succeed(agql, "setTaskState", {"taskId": task["id"], "state": "in_progress"}, manager)
+        (run,) = await settled(agql, manager, 1)
+    assert run["state"] == "SUCCEEDED"
+    # while the receiver answered, no write of the organisation waited on it, and the run showed RUNNING
+    assert [(waiting, state.upper()) for waiting, state in seen] == [(False, "RUNNING")]
 
 
 async def test_a_completed_run_of_one_process_triggers_its_rule(agql, acme, database):

@@ -8,7 +8,8 @@
    dispatches it again.
 2. **Execute** (a worker): the run is claimed (QUEUED or FAILED -> RUNNING, one worker
    wins), its condition checked on fresh state, then each action not yet done runs in
-   a transaction of its own that also records its result. A failure schedules a retry
+   a transaction of its own that also records its result (the first one's is the
+   claim's, the last one's ends the run; a webhook is sent before its transaction). A failure schedules a retry
    with exponential backoff; after ``MCGRAPH_AUTOMATION_MAX_ATTEMPTS`` the run is DEAD.
    A failure that no retry can mend (the input refused) makes it DEAD at once. Each
    action's transaction locks the run's row and skips an action already done, so even
@@ -23,7 +24,7 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import select, update
@@ -31,7 +32,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 
 from mcgraph.automation import deliveries  # noqa: F401 - installs the webhook sender
 from mcgraph.db.models import AutomationRule, AutomationRun, AutomationRunState, Event
-from mcgraph.domain.automation_actions import ActionFailed, perform
+from mcgraph.domain.automation_actions import ActionFailed, outside_part, perform
 from mcgraph.domain.automations import holds, listens_to, names_for
 from mcgraph.domain.errors import RequestError, UserError
 from mcgraph.logs import get_logger
@@ -45,12 +46,13 @@ CLAIMABLE = (AutomationRunState.QUEUED, AutomationRunState.FAILED)
 MAX_DELAY = timedelta(hours=1)
 
 
-async def dispatch(runtime: Runtime, event_ids: Sequence[int]) -> list[int]:
-    """Create the runs the events call for; the ids of the new QUEUED runs."""
+async def dispatch(runtime: Runtime, event_ids: Sequence[int]) -> list[tuple[int, int]]:
+    """Create the runs the events call for; the new QUEUED runs, as (run id, organisation id)."""
     if not event_ids:
         return []
     settings = runtime.settings
-    async with runtime.database.session() as session:
+    # one transaction reads the events and rules and writes the runs (one connection, not two)
+    async with runtime.database.transaction() as session:
         events = list(await session.scalars(select(Event).where(Event.id.in_(list(event_ids))).order_by(Event.id)))
         organizations = {event.organization_id for event in events}
         rules: dict[int, list[AutomationRule]] = defaultdict(list)
@@ -100,17 +102,16 @@ async def dispatch(runtime: Runtime, event_ids: Sequence[int]) -> list[int]:
                         "finished_at": now if too_deep else None,
                     }
                 )
-    if not rows:
-        return []
-    insert = postgresql.insert if runtime.database.engine.dialect.name == "postgresql" else sqlite.insert
-    async with runtime.database.transaction() as session:
+        if not rows:
+            return []
+        insert = postgresql.insert if runtime.database.engine.dialect.name == "postgresql" else sqlite.insert
         created = await session.execute(
             insert(AutomationRun)
             .values(rows)
             .on_conflict_do_nothing(index_elements=["rule_id", "event_id"])
-            .returning(AutomationRun.id, AutomationRun.state)
+            .returning(AutomationRun.id, AutomationRun.organization_id, AutomationRun.state)
         )
-        return [run_id for run_id, state in created if state == AutomationRunState.QUEUED]
+        return [(run_id, organization_id) for run_id, organization_id, state in created if state == AutomationRunState.QUEUED]
 
 
 @dataclass
@@ -121,49 +122,101 @@ class Outcome:
     retry_in: timedelta | None = None
 
 
-async def execute(runtime: Runtime, run_id: int) -> Outcome | None:
-    """Run an automation run's remaining actions; None when it was not this worker's to run."""
-    now = runtime.clock.now()
-    async with runtime.database.transaction() as session:
-        claimed = await session.execute(
-            update(AutomationRun)
-            .where(AutomationRun.id == run_id, AutomationRun.state.in_(CLAIMABLE))
-            .values(state=AutomationRunState.RUNNING, attempts=AutomationRun.attempts + 1, started_at=now, next_attempt_at=None, error=None)
-        )
-        if claimed.rowcount != 1:
+async def execute(runtime: Runtime, run_id: int, organization_id: int | None = None) -> Outcome | None:
+    """Run an automation run's remaining actions; None when it was not this worker's to run.
+
+    The first transaction claims the run, checks its condition and runs its first action
+    not yet done, finishing the run too when that was the last: a rule of one action
+    is one transaction. Each further action has a transaction of its own (the last one
+    finishing the run), so that one that fails leaves those before it done. When the
+    first transaction fails, its claim is undone with it, and :func:`_fail` claims the
+    run again to count the attempt (unless another worker has claimed it meanwhile).
+    An action with an outside part (a webhook) is never in the first transaction: the
+    claim commits, the part is done with no transaction open, then its own records it.
+    """
+    if organization_id is None:
+        async with runtime.database.session() as session:
+            organization_id = await session.scalar(select(AutomationRun.organization_id).where(AutomationRun.id == run_id))
+        if organization_id is None:
             return None
-        run = await session.get(AutomationRun, run_id)
-        rule = await session.get(AutomationRule, run.rule_id)
-        event = await session.get(Event, run.event_id)
-        names = await names_for(session, event, rule)
-    organization_id = run.organization_id
+    index: int | None = None
+    action: dict[str, Any] | None = None
     try:
-        if rule.condition and not holds((), rule.condition, names, runtime.plugins):
-            return await _finish(runtime, run_id, AutomationRunState.SKIPPED, None)
-    except Exception as error:  # noqa: BLE001
-        return await _finish(runtime, run_id, AutomationRunState.DEAD, f"The condition could not be checked: {error}")
-    done = {r["index"] for r in run.results if r.get("status") == "done"}
-    for index, action in enumerate(rule.actions):
-        if index in done:
-            continue
+        async with runtime.system_unit(organization_id) as unit:
+            run = await _claim(unit.session, run_id, runtime.clock.now())
+            if run is None:
+                return None
+            rule, event = (
+                await unit.session.execute(
+                    select(AutomationRule, Event).join_from(AutomationRule, Event, Event.id == run.event_id).where(AutomationRule.id == run.rule_id)
+                )
+            ).one()
+            names = await names_for(unit.session, event, rule)
+            try:
+                if rule.condition and not holds((), rule.condition, names, runtime.plugins):
+                    return _end(runtime, run, AutomationRunState.SKIPPED, None)
+            except Exception as error:  # noqa: BLE001
+                return _end(runtime, run, AutomationRunState.DEAD, f"The condition could not be checked: {error}")
+            done = {r["index"] for r in run.results if r.get("status") == "done"}
+            pending = [i for i in range(len(rule.actions)) if i not in done]
+            if not pending:
+                return _end(runtime, run, AutomationRunState.SUCCEEDED, None)
+            cause = {"run": run.id, "rule": rule.id, "depth": run.depth}
+            index, action = pending[0], rule.actions[pending[0]]
+            if outside_part(action, runtime.plugins) is None:
+                pending.pop(0)
+                unit.cause = cause
+                _record(run, {"index": index, "type": action["type"], "status": "done", "output": await perform(unit, action, names, f"{run.id}.{index}")})
+                if not pending:
+                    return _end(runtime, run, AutomationRunState.SUCCEEDED, None)
+    except (UserError, RequestError) as error:
+        return await _fail(runtime, run_id, index, action, _message(error), retryable=False, claim=True)
+    except ActionFailed as error:
+        return await _fail(runtime, run_id, index, action, error.message, retryable=error.retryable, records=error.records, claim=True)
+    except Exception as error:  # noqa: BLE001 - logged with its trace; the run retries
+        log.exception("automation action failed", run_id=run_id, action=index)
+        return await _fail(runtime, run_id, index, action, f"{type(error).__name__}: {error}", retryable=True, claim=True)
+    for index in pending:
+        action = rule.actions[index]
+        key = f"{run_id}.{index}"
         try:
-            async with runtime.system_unit(organization_id, cause={"run": run.id, "rule": rule.id, "depth": run.depth}) as unit:
+            outside = outside_part(action, runtime.plugins)
+            complete = await outside(action.get("params") or {}, names, key, runtime.settings, runtime.clock.now()) if outside else None
+            async with runtime.system_unit(organization_id, cause=cause) as unit:
                 # The run's row, locked: a second worker running the same run (one thought
                 # stuck, say) waits here, then finds the action done.
-                current = await unit.session.get(AutomationRun, run_id, with_for_update=True, populate_existing=True)
-                if current is None or any(r["index"] == index and r.get("status") == "done" for r in current.results):
-                    continue
-                output = await perform(unit, action, names, f"{run.id}.{index}")
-                await _record(unit.session, run_id, {"index": index, "type": action["type"], "status": "done", "output": output})
+                run = await unit.session.get(AutomationRun, run_id, with_for_update=True, populate_existing=True)
+                if run is None:
+                    return None
+                if not any(r["index"] == index and r.get("status") == "done" for r in run.results):
+                    output = await (complete(unit) if complete else perform(unit, action, names, key))
+                    _record(run, {"index": index, "type": action["type"], "status": "done", "output": output})
+                if index == pending[-1]:
+                    return _end(runtime, run, AutomationRunState.SUCCEEDED, None)
         except (UserError, RequestError) as error:
-            message = _message(error)
-            return await _fail(runtime, run_id, index, action, message, retryable=False)
+            return await _fail(runtime, run_id, index, action, _message(error), retryable=False)
         except ActionFailed as error:
             return await _fail(runtime, run_id, index, action, error.message, retryable=error.retryable, records=error.records)
         except Exception as error:  # noqa: BLE001 - logged with its trace; the run retries
             log.exception("automation action failed", run_id=run_id, action=index)
             return await _fail(runtime, run_id, index, action, f"{type(error).__name__}: {error}", retryable=True)
-    return await _finish(runtime, run_id, AutomationRunState.SUCCEEDED, None)
+    raise AssertionError("unreachable: the last pending action ends the run")
+
+
+async def _claim(session: Any, run_id: int, now: datetime) -> AutomationRun | None:
+    """QUEUED or FAILED -> RUNNING, one worker wins; the run, or None when it was not claimable."""
+    return await session.scalar(
+        update(AutomationRun)
+        .where(AutomationRun.id == run_id, AutomationRun.state.in_(CLAIMABLE))
+        .values(state=AutomationRunState.RUNNING, attempts=AutomationRun.attempts + 1, started_at=now, next_attempt_at=None, error=None)
+        .returning(AutomationRun),
+        execution_options={"synchronize_session": False},
+    )
+
+
+def _end(runtime: Runtime, run: AutomationRun, state: AutomationRunState, error: str | None) -> Outcome:
+    run.state, run.error, run.finished_at = state, error, runtime.clock.now()
+    return Outcome(state)
 
 
 def _message(error: Exception) -> str:
@@ -172,20 +225,39 @@ def _message(error: Exception) -> str:
     return getattr(error, "message", str(error))
 
 
-async def _record(session: Any, run_id: int, result: dict[str, Any]) -> None:
-    run = await session.get(AutomationRun, run_id)
+def _record(run: AutomationRun, result: dict[str, Any]) -> None:
     results = [r for r in run.results if r.get("index") != result["index"]]
     run.results = sorted([*results, result], key=lambda r: r["index"])
 
 
 async def _fail(
-    runtime: Runtime, run_id: int, index: int, action: dict[str, Any], message: str, *, retryable: bool, records: Sequence[Any] = ()
-) -> Outcome:
+    runtime: Runtime,
+    run_id: int,
+    index: int | None,
+    action: dict[str, Any] | None,
+    message: str,
+    *,
+    retryable: bool,
+    records: Sequence[Any] = (),
+    claim: bool = False,
+) -> Outcome | None:
+    """Record a failure in a transaction of its own; with ``claim``, the failed transaction's
+    claim was undone with it, so the run is claimed again here (None: another worker has it)."""
     async with runtime.database.transaction() as session:
+        if claim:
+            run = await _claim(session, run_id, runtime.clock.now())
+            if run is None:
+                return None
+        else:
+            run = await session.get(AutomationRun, run_id, with_for_update=True)
+            if run is None:
+                return None
         session.add_all(records)
-        await _record(session, run_id, {"index": index, "type": action["type"], "status": "failed", "error": message})
-        run = await session.get(AutomationRun, run_id)
-        run.error = f"Action {index + 1} ({action['type']}): {message}"
+        if index is None or action is None:
+            run.error = message
+        else:
+            _record(run, {"index": index, "type": action["type"], "status": "failed", "error": message})
+            run.error = f"Action {index + 1} ({action['type']}): {message}"
         if retryable and run.attempts < run.max_attempts:
             delay = min(timedelta(seconds=runtime.settings.automation_retry_seconds * 2 ** (run.attempts - 1)), MAX_DELAY)
             run.state = AutomationRunState.FAILED
@@ -196,20 +268,14 @@ async def _fail(
         return Outcome(AutomationRunState.DEAD)
 
 
-async def _finish(runtime: Runtime, run_id: int, state: AutomationRunState, error: str | None) -> Outcome:
-    async with runtime.database.transaction() as session:
-        run = await session.get(AutomationRun, run_id)
-        run.state, run.error, run.finished_at = state, error, runtime.clock.now()
-    return Outcome(state)
-
-
-async def due_for_sending(runtime: Runtime, *, queue_empty: bool = True) -> list[int]:
+async def due_for_sending(runtime: Runtime, *, queue_empty: bool = True) -> list[tuple[int, int]]:
     """Runs to send (again): FAILED ones whose retry is due, RUNNING ones stuck, and QUEUED
     ones waiting long, when the queue is empty (``queue_empty``) so they cannot be waiting in it.
 
     A message may have been lost (a process died between creating a run and sending it,
     or a worker died while running it); sending again is harmless, since one claim wins.
     A QUEUED run sent again counts as queued anew, so it is not sent at every sweep.
+    Each as (run id, organisation id).
     """
     now = runtime.clock.now()
     settings = runtime.settings
@@ -224,20 +290,24 @@ async def due_for_sending(runtime: Runtime, *, queue_empty: bool = True) -> list
         )
         if stuck.rowcount:
             log.warning("automation runs stuck running; retrying them", runs=stuck.rowcount)
-        due = list(
-            await session.scalars(
-                select(AutomationRun.id)
+        due = [
+            (run_id, organization_id)
+            for run_id, organization_id in await session.execute(
+                select(AutomationRun.id, AutomationRun.organization_id)
                 .where(AutomationRun.state == AutomationRunState.FAILED, AutomationRun.next_attempt_at <= now)
                 .limit(SWEEP_BATCH)
             )
-        )
+        ]
         if queue_empty:
             waiting = select(AutomationRun.id).where(
                 AutomationRun.state == AutomationRunState.QUEUED,
                 AutomationRun.queued_at < now - timedelta(seconds=settings.automation_sweep_seconds or 15),
             ).limit(SWEEP_BATCH)
-            lost = await session.scalars(
-                update(AutomationRun).where(AutomationRun.id.in_(waiting)).values(queued_at=now).returning(AutomationRun.id)
+            lost = await session.execute(
+                update(AutomationRun)
+                .where(AutomationRun.id.in_(waiting))
+                .values(queued_at=now)
+                .returning(AutomationRun.id, AutomationRun.organization_id)
             )
-            due.extend(lost)
+            due.extend((run_id, organization_id) for run_id, organization_id in lost)
     return due

@@ -22,14 +22,16 @@ type                   params
 
 (* a template.) Each action runs in a transaction of its own, recorded with the run's
 result for that action, so a retried or redelivered run never repeats one that took
-effect.
+effect. An action whose work is I/O elsewhere (``send_webhook``) has an ``outside``
+part, done before that transaction opens, so that no transaction (and no organisation's
+write lock) waits on a remote server; the transaction then records what it did.
 """
 
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from mcgraph.db.models import Health, Priority
@@ -39,8 +41,11 @@ from mcgraph.domain.processes import process_by_key
 from mcgraph.domain.unit import Unit
 from mcgraph.plugins import ActionCall, ActionFailed as PluginActionFailed, AutomationAction
 from mcgraph.plugins.manager import Plugins, maybe_await
+from mcgraph.settings import Settings
 
 Names = Mapping[str, Any]
+# The part of a run done in the action's transaction, once its outside part is done.
+Completion = Callable[[Unit], Awaitable[dict[str, Any]]]
 
 
 class ActionFailed(PluginActionFailed):
@@ -63,6 +68,9 @@ class ActionType:
     templates: tuple[str, ...]
     run: Callable[[Unit, Mapping[str, Any], Names, str], Awaitable[dict[str, Any]]]
     describe: Callable[[Mapping[str, Any], Names], str]
+    # I/O done outside any transaction: (params, names, key, settings, now) -> what the
+    # action's transaction then does; ``run`` is both parts in one, for other callers
+    outside: Callable[[Mapping[str, Any], Names, str, Settings, datetime], Awaitable[Completion]] | None = None
 
 
 def _text(params: Mapping[str, Any], name: str, names: Names) -> str:
@@ -259,6 +267,13 @@ def _kind(plugins: Plugins, name: str) -> ActionType:
 def describe(action: Mapping[str, Any], names: Names, plugins: Plugins) -> str:
     """What the action would do for ``names``, in words (for a dry run)."""
     return _kind(plugins, str(action["type"])).describe(action.get("params") or {}, names)
+
+
+def outside_part(
+    action: Mapping[str, Any], plugins: Plugins
+) -> Callable[[Mapping[str, Any], Names, str, Settings, datetime], Awaitable[Completion]] | None:
+    """The action's part to do before its transaction opens (None: it has none)."""
+    return _kind(plugins, str(action["type"])).outside
 
 
 async def perform(unit: Unit, action: Mapping[str, Any], names: Names, key: str) -> dict[str, Any]:
