@@ -31,6 +31,7 @@ from sqlalchemy import select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
 from mcgraph.automation import deliveries  # noqa: F401 - installs the webhook sender
+from mcgraph.db import versions
 from mcgraph.db.models import AutomationRule, AutomationRun, AutomationRunState, Event
 from mcgraph.domain.automation_actions import ActionFailed, outside_part, perform
 from mcgraph.domain.automations import holds, listens_to, names_for
@@ -104,6 +105,7 @@ async def dispatch(runtime: Runtime, event_ids: Sequence[int]) -> list[tuple[int
                 )
         if not rows:
             return []
+        versions.changed(session, {row["organization_id"] for row in rows})  # their automation runs
         insert = postgresql.insert if runtime.database.engine.dialect.name == "postgresql" else sqlite.insert
         created = await session.execute(
             insert(AutomationRun)
@@ -252,6 +254,7 @@ async def _fail(
             run = await session.get(AutomationRun, run_id, with_for_update=True)
             if run is None:
                 return None
+        versions.changed(session, run.organization_id)
         session.add_all(records)
         if index is None or action is None:
             run.error = message
@@ -288,6 +291,8 @@ async def due_for_sending(runtime: Runtime, *, queue_empty: bool = True) -> list
             )
             .values(state=AutomationRunState.FAILED, next_attempt_at=now, error="The worker running it stopped; tried again.")
         )
+        # the changes below name their organisations (stuck runs: of any organisation)
+        versions.changed(session, versions.EVERY if stuck.rowcount else ())
         if stuck.rowcount:
             log.warning("automation runs stuck running; retrying them", runs=stuck.rowcount)
         due = [
@@ -309,5 +314,7 @@ async def due_for_sending(runtime: Runtime, *, queue_empty: bool = True) -> list
                 .values(queued_at=now)
                 .returning(AutomationRun.id, AutomationRun.organization_id)
             )
-            due.extend((run_id, organization_id) for run_id, organization_id in lost)
+            requeued = list(lost)
+            versions.changed(session, {organization_id for _, organization_id in requeued})
+            due.extend(requeued)
     return due
