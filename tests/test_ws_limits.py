@@ -17,7 +17,7 @@ from websockets.exceptions import InvalidStatus
 from mcgraph.app import create_app
 from mcgraph.db.models import Role
 from mcgraph.events.hub import Listener, Overflow
-from tests.live import TIMEOUT, TRANSPORT_WS, Http, Live, open_socket, serving, ws_url
+from tests.live import TIMEOUT, TRANSPORT_WS, Http, Live, open_socket, served, serving, ws_url
 from tests.test_subscriptions import EVENTS, create_project
 
 BIG = "x" * 8000
@@ -156,6 +156,20 @@ async def handshake(url: str, origin: str | None) -> Any:
     headers = {"Origin": origin} if origin else {}
     async with connect(ws_url(url), subprotocols=[TRANSPORT_WS], additional_headers=headers) as ws:
         return ws.subprotocol
+
+
+async def extensions(url: str) -> str | None:
+    """The extensions ``mcgraph serve`` accepted of a client that offers permessage-deflate."""
+    async with connect(ws_url(url), subprotocols=[TRANSPORT_WS], compression="deflate") as ws:
+        return ws.response.headers.get("Sec-WebSocket-Extensions")
+
+
+@pytest.mark.timeout(120)
+async def test_serve_compresses_websockets_only_when_told(database_url):
+    with served(database_url=database_url) as (url, _):
+        assert await extensions(url) is None
+    with served(database_url=database_url, ws_compression="true") as (url, _):
+        assert (await extensions(url) or "").startswith("permessage-deflate")
 
 
 async def test_only_allowed_origins_may_open_a_websocket(settings, clock):
