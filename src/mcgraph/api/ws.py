@@ -105,14 +105,21 @@ class Outbox:
         self.on_overflow = on_overflow
         self.results_waiting = 0
         self._messages: deque[tuple[str, Member | None, int | None]] = deque()
-        self._ready = asyncio.Event()
-        self._room = asyncio.Event()
+        # what :meth:`run` waits on while nothing is queued, and what :meth:`room` waits on
+        # (made when first needed: every socket has an outbox, few ever wait for room)
+        self._sender_waiting: asyncio.Future[None] | None = None
+        self._room: asyncio.Event | None = None
         self._close: tuple[int, str] | None = None
+
+    def _wake(self) -> None:
+        waiting = self._sender_waiting
+        if waiting is not None and not waiting.done():
+            waiting.set_result(None)
 
     def send(self, text: str) -> None:
         """Queue a protocol message (ack, pong, complete, error): never refused."""
         self._messages.append((text, None, None))
-        self._ready.set()
+        self._wake()
 
     def offer(self, text: str, member: Member, cursor: int | None) -> bool:
         """Queue a subscription result; False (and the overflow handler called) when too many wait."""
@@ -123,12 +130,14 @@ class Outbox:
             return False
         self.results_waiting += 1
         self._messages.append((text, member, cursor))
-        self._ready.set()
+        self._wake()
         return True
 
     async def room(self) -> None:
         """Wait until a result may be queued without overflowing."""
         while self.results_waiting >= self.limit and self._close is None:
+            if self._room is None:
+                self._room = asyncio.Event()
             self._room.clear()
             await self._room.wait()
 
@@ -138,7 +147,7 @@ class Outbox:
 
     def close_when_sent(self, code: int, reason: str) -> None:
         self._close = (code, reason)
-        self._ready.set()
+        self._wake()
 
     async def run(self) -> None:
         while True:
@@ -147,12 +156,13 @@ class Outbox:
                     with contextlib.suppress(Exception):
                         await self.websocket.close(*self._close)
                     return
-                self._ready.clear()
-                await self._ready.wait()
+                self._sender_waiting = asyncio.get_running_loop().create_future()
+                await self._sender_waiting
             text, member, cursor = self._messages.popleft()
             if member is not None:
                 self.results_waiting -= 1
-                self._room.set()
+                if self._room is not None:
+                    self._room.set()
             if self.websocket.application_state == WebSocketState.DISCONNECTED:
                 return
             if member is not None and cursor is not None:
@@ -363,20 +373,20 @@ class TransportWSHandler(_SharedSubscriptions, BaseGraphQLTransportWSHandler[Con
 
     async def handle(self) -> None:
         self._start_outbox()
-        pinger = asyncio.create_task(self._ping())
+        # a timer, not a task: a sleeping task and its frame cost several times more per socket
+        self._ping_interval = self.context.runtime.settings.ws_keep_alive_seconds
+        self._ping_timer = asyncio.get_running_loop().call_later(self._ping_interval, self._ping)
         try:
             with self.context.runtime.metrics.websockets.track_inprogress():
                 await super().handle()
         finally:
-            pinger.cancel()
+            self._ping_timer.cancel()
             await self._stop_outbox()
 
-    async def _ping(self) -> None:
-        interval = self.context.runtime.settings.ws_keep_alive_seconds
-        while True:
-            await asyncio.sleep(interval)
-            if self.connection_acknowledged:
-                self.outbox.send('{"type":"ping"}')
+    def _ping(self) -> None:
+        if self.connection_acknowledged:
+            self.outbox.send('{"type":"ping"}')
+        self._ping_timer = asyncio.get_running_loop().call_later(self._ping_interval, self._ping)
 
     async def run_operation(self, operation: Operation[Context, None]) -> None:
         subscription = subscription_of(operation.query, operation.operation_name)
