@@ -11,10 +11,10 @@ as Strawberry runs them. Subscriptions take another path, for cost and back-pres
   gets a feed of its own, since its replay is its own; such a feed goes at the pace
   its socket reads.
 * **Outbox.** Every message to a socket goes through its :class:`Outbox`, sent in order
-  by a task that runs only while something is queued. When a client reads too slowly and ``MCGRAPH_WS_QUEUE_SIZE`` messages
-  are waiting, the pending results are dropped, each of its subscriptions gets a
-  SLOW_SUBSCRIBER error with the cursor to resume from, and the socket is closed
-  (1013, try again later). The others never wait for it.
+  by a task that runs only while something is queued. When a client reads too slowly
+  and ``MCGRAPH_WS_QUEUE_SIZE`` messages are waiting, the pending results are dropped,
+  each of its subscriptions gets a SLOW_SUBSCRIBER error with the cursor to resume
+  from, and the socket is closed (1013, try again later). The others never wait for it.
 * **Going away.** When the process stops, each socket is sent what is queued for it
   and closed with 1001, so that its client reconnects elsewhere (:mod:`mcgraph.shutdown`).
 
