@@ -12,12 +12,14 @@ from typing import Any
 
 import pytest
 from websockets.asyncio.client import connect
+from starlette.websockets import WebSocketState
 from websockets.exceptions import InvalidStatus
 
+from mcgraph.api.ws import Member, Outbox
 from mcgraph.app import create_app
 from mcgraph.db.models import Role
 from mcgraph.events.hub import Listener, Overflow
-from tests.live import TIMEOUT, TRANSPORT_WS, Http, Live, open_socket, serving, ws_url
+from tests.live import TIMEOUT, TRANSPORT_WS, Http, Live, open_socket, served, serving, ws_url
 from tests.test_subscriptions import EVENTS, create_project
 
 BIG = "x" * 8000
@@ -158,6 +160,20 @@ async def handshake(url: str, origin: str | None) -> Any:
         return ws.subprotocol
 
 
+async def extensions(url: str) -> str | None:
+    """The extensions ``mcgraph serve`` accepted of a client that offers permessage-deflate."""
+    async with connect(ws_url(url), subprotocols=[TRANSPORT_WS], compression="deflate") as ws:
+        return ws.response.headers.get("Sec-WebSocket-Extensions")
+
+
+@pytest.mark.timeout(120)
+async def test_serve_compresses_websockets_only_when_told(database_url):
+    with served(database_url=database_url) as (url, _):
+        assert await extensions(url) is None
+    with served(database_url=database_url, ws_compression="true") as (url, _):
+        assert (await extensions(url) or "").startswith("permessage-deflate")
+
+
 async def test_only_allowed_origins_may_open_a_websocket(settings, clock):
     app = create_app(settings.model_copy(update={"allowed_origins": ["https://dash.example.com"]}), clock=clock)
     with serving(app) as url:
@@ -180,3 +196,46 @@ async def test_an_overflowed_listener_ends_its_subscription():
     listener.offer(["e1", "e2"])  # type: ignore[list-item]
     with pytest.raises(Overflow):
         await listener.next()
+
+
+class RecordingSocket:
+    """Takes what an outbox sends; ``send_text`` waits until ``flowing`` is set."""
+
+    application_state = WebSocketState.CONNECTED
+
+    def __init__(self) -> None:
+        self.sent: list[str] = []
+        self.closed: tuple[int, str] | None = None
+        self.flowing = asyncio.Event()
+        self.flowing.set()
+
+    async def send_text(self, text: str) -> None:
+        await self.flowing.wait()
+        self.sent.append(text)
+
+    async def close(self, code: int, reason: str) -> None:
+        self.closed = (code, reason)
+
+
+async def test_an_outbox_sends_in_order_and_holds_no_task_while_idle():
+    socket = RecordingSocket()
+    outbox = Outbox(socket, limit=2, on_overflow=lambda: None)  # type: ignore[arg-type]
+    assert not outbox.sending
+    outbox.send("ack")
+    assert outbox.sending
+    assert await outbox.sent(TIMEOUT)
+    assert not outbox.sending
+    assert socket.sent == ["ack"]
+
+    socket.flowing.clear()  # a reader that stalls: what comes meanwhile waits behind
+    outbox.send("ping")
+    await asyncio.sleep(0)
+    member = Member("1", outbox, lambda operation_id, payload: payload, asyncio.get_running_loop().create_future())
+    member.deliver("first", 7)
+    outbox.close_when_sent(1000, "done")
+    assert not await outbox.sent(0.05)
+    socket.flowing.set()
+    assert await outbox.sent(TIMEOUT)
+    assert (socket.sent, socket.closed, member.last_sent) == (["ack", "ping", "first"], (1000, "done"), 7)
+    outbox.send("too late")
+    assert not outbox.sending

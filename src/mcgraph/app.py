@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -96,4 +97,10 @@ def create_app_from_env() -> Starlette:
 
     settings = load_settings()
     configure_logging(settings)
-    return create_app(settings)
+    app = create_app(settings)
+    # The modules, the schema and the app live as long as the process: kept out of the
+    # collector's full passes, each of which would walk them again. With thousands of
+    # WebSockets open such a pass runs while a change is being sent to them.
+    gc.collect()
+    gc.freeze()
+    return app

@@ -99,6 +99,7 @@ def serve(host: str, port: int, workers: int, demo: bool, database_url: str | No
         log_level=settings.log_level,
         lifespan="on",
         ws_max_size=1 << 20,
+        ws_per_message_deflate=settings.ws_compression,
         timeout_graceful_shutdown=math.ceil(settings.shutdown_seconds),  # then in-flight requests are cut
     )
 

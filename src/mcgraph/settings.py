@@ -56,6 +56,7 @@ class Settings(BaseSettings):
     ws_max_subscriptions: int = Field(default=100, ge=1, description="Operations at once on one WebSocket.")
     ws_queue_size: int = Field(default=256, ge=1, description="Messages waiting to be sent on one WebSocket before its client counts as too slow.")
     ws_keep_alive_seconds: float = Field(default=15.0, gt=0)
+    ws_compression: bool = Field(default=False, description="Offer permessage-deflate on WebSockets: each socket keeps its own zlib state (tens of KB) and compresses its own copy of every message.")
     subscription_buffer: int = Field(default=10_000, ge=1, description="Events one live subscription may have waiting before it is ended with a resume cursor.")
     automation_max_attempts: int = Field(default=5, ge=1, le=50, description="Attempts of an automation run before it is DEAD.")
     automation_retry_seconds: float = Field(default=2.0, gt=0, description="First retry delay; each next one doubles, up to an hour.")

@@ -11,10 +11,10 @@ as Strawberry runs them. Subscriptions take another path, for cost and back-pres
   gets a feed of its own, since its replay is its own; such a feed goes at the pace
   its socket reads.
 * **Outbox.** Every message to a socket goes through its :class:`Outbox`, sent in order
-  by one task. When a client reads too slowly and ``MCGRAPH_WS_QUEUE_SIZE`` messages
-  are waiting, the pending results are dropped, each of its subscriptions gets a
-  SLOW_SUBSCRIBER error with the cursor to resume from, and the socket is closed
-  (1013, try again later). The others never wait for it.
+  by a task that runs only while something is queued. When a client reads too slowly
+  and ``MCGRAPH_WS_QUEUE_SIZE`` messages are waiting, the pending results are dropped,
+  each of its subscriptions gets a SLOW_SUBSCRIBER error with the cursor to resume
+  from, and the socket is closed (1013, try again later). The others never wait for it.
 * **Going away.** When the process stops, each socket is sent what is queued for it
   and closed with 1001, so that its client reconnects elsewhere (:mod:`mcgraph.shutdown`).
 
@@ -97,7 +97,11 @@ def replays(operation: Any, variables: dict[str, Any] | None) -> bool:
 
 
 class Outbox:
-    """What waits to be sent on one socket; sent in order by :meth:`run`."""
+    """What waits to be sent on one socket, sent in order.
+
+    A sender task runs only while something is queued and ends when the queue is empty:
+    an idle socket (most of them, most of the time) holds no task, frame or future.
+    """
 
     def __init__(self, websocket: WebSocket, limit: int, on_overflow: Callable[[], None]) -> None:
         self.websocket = websocket
@@ -105,14 +109,20 @@ class Outbox:
         self.on_overflow = on_overflow
         self.results_waiting = 0
         self._messages: deque[tuple[str, Member | None, int | None]] = deque()
-        self._ready = asyncio.Event()
-        self._room = asyncio.Event()
+        self._sender: asyncio.Task[None] | None = None
+        self._stopped = False
+        # what :meth:`room` waits on, made when first needed: few sockets ever wait for room
+        self._room: asyncio.Event | None = None
         self._close: tuple[int, str] | None = None
+
+    def _kick(self) -> None:
+        if not self._stopped and (self._sender is None or self._sender.done()):
+            self._sender = asyncio.get_running_loop().create_task(self._send_queued())
 
     def send(self, text: str) -> None:
         """Queue a protocol message (ack, pong, complete, error): never refused."""
         self._messages.append((text, None, None))
-        self._ready.set()
+        self._kick()
 
     def offer(self, text: str, member: Member, cursor: int | None) -> bool:
         """Queue a subscription result; False (and the overflow handler called) when too many wait."""
@@ -123,12 +133,14 @@ class Outbox:
             return False
         self.results_waiting += 1
         self._messages.append((text, member, cursor))
-        self._ready.set()
+        self._kick()
         return True
 
     async def room(self) -> None:
         """Wait until a result may be queued without overflowing."""
         while self.results_waiting >= self.limit and self._close is None:
+            if self._room is None:
+                self._room = asyncio.Event()
             self._room.clear()
             await self._room.wait()
 
@@ -138,26 +150,50 @@ class Outbox:
 
     def close_when_sent(self, code: int, reason: str) -> None:
         self._close = (code, reason)
-        self._ready.set()
+        self._kick()
 
-    async def run(self) -> None:
-        while True:
-            while not self._messages:
-                if self._close is not None:
-                    with contextlib.suppress(Exception):
-                        await self.websocket.close(*self._close)
+    @property
+    def sending(self) -> bool:
+        """Whether a sender task runs now (only while something is queued or being sent)."""
+        return self._sender is not None and not self._sender.done()
+
+    async def sent(self, timeout: float) -> bool:
+        """Wait up to ``timeout`` s for what is queued (and a close asked for) to go out; whether it did."""
+        sender = self._sender
+        if sender is None or sender.done():
+            return True
+        done, _ = await asyncio.wait({sender}, timeout=timeout)
+        return bool(done)
+
+    async def stop(self) -> None:
+        """Send nothing more: the socket's handler has ended."""
+        self._stopped = True
+        sender = self._sender
+        if sender is not None and not sender.done():
+            sender.cancel()
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await sender
+
+    async def _send_queued(self) -> None:
+        try:
+            while self._messages:
+                text, member, cursor = self._messages.popleft()
+                if member is not None:
+                    self.results_waiting -= 1
+                    if self._room is not None:
+                        self._room.set()
+                if self.websocket.application_state == WebSocketState.DISCONNECTED:
+                    self._stopped = True
                     return
-                self._ready.clear()
-                await self._ready.wait()
-            text, member, cursor = self._messages.popleft()
-            if member is not None:
-                self.results_waiting -= 1
-                self._room.set()
-            if self.websocket.application_state == WebSocketState.DISCONNECTED:
-                return
-            if member is not None and cursor is not None:
-                member.last_sent = cursor  # it goes out before anything queued after it
-            await self.websocket.send_text(text)
+                if member is not None and cursor is not None:
+                    member.last_sent = cursor  # it goes out before anything queued after it
+                await self.websocket.send_text(text)
+            if self._close is not None:
+                self._stopped = True
+                with contextlib.suppress(Exception):
+                    await self.websocket.close(*self._close)
+        finally:
+            self._sender = None  # a finished task kept here would keep its coroutine
 
 
 @dataclass(eq=False)
@@ -287,7 +323,6 @@ class _SharedSubscriptions:
         self.outbox = Outbox(self.websocket.ws, settings.ws_queue_size, self._too_slow)
         self.members: dict[str, Member] = {}
         self._dropping = False
-        self._sender = asyncio.create_task(self.outbox.run())
         # Strawberry closes the socket itself at times (a bad token, a bad message): after
         # what is queued, like everything else.
         self.websocket.close = self._close_after_queued
@@ -295,7 +330,7 @@ class _SharedSubscriptions:
 
     async def _close_after_queued(self, code: int, reason: str) -> None:
         self.outbox.close_when_sent(code, reason)
-        await asyncio.wait({self._sender}, timeout=DRAIN_TIMEOUT)
+        await self.outbox.sent(DRAIN_TIMEOUT)
 
     async def going_away(self) -> None:
         """The process is stopping: send what is queued, then close with 1001."""
@@ -303,9 +338,7 @@ class _SharedSubscriptions:
 
     async def _stop_outbox(self) -> None:
         self.view.sockets.discard(self)
-        self._sender.cancel()
-        with contextlib.suppress(asyncio.CancelledError, Exception):
-            await self._sender
+        await self.outbox.stop()
 
     async def send_message(self, message: Any) -> None:
         self.outbox.send(_dumps(message))
@@ -324,9 +357,8 @@ class _SharedSubscriptions:
 
     async def _close_if_stuck(self) -> None:
         """A client that reads nothing cannot be sent the error either: close it after a while."""
-        done, _ = await asyncio.wait({self._sender}, timeout=DRAIN_TIMEOUT)
-        if not done:
-            self._sender.cancel()
+        if not await self.outbox.sent(DRAIN_TIMEOUT):
+            await self.outbox.stop()
             with contextlib.suppress(Exception):
                 await asyncio.wait_for(self.websocket.ws.close(TOO_SLOW), 1)
 
@@ -363,20 +395,26 @@ class TransportWSHandler(_SharedSubscriptions, BaseGraphQLTransportWSHandler[Con
 
     async def handle(self) -> None:
         self._start_outbox()
-        pinger = asyncio.create_task(self._ping())
+        # a timer, not a task: a sleeping task and its frame cost several times more per socket
+        self._ping_interval = self.context.runtime.settings.ws_keep_alive_seconds
+        self._ping_timer = asyncio.get_running_loop().call_later(self._ping_interval, self._ping)
         try:
             with self.context.runtime.metrics.websockets.track_inprogress():
                 await super().handle()
         finally:
-            pinger.cancel()
+            self._ping_timer.cancel()
             await self._stop_outbox()
 
-    async def _ping(self) -> None:
-        interval = self.context.runtime.settings.ws_keep_alive_seconds
-        while True:
-            await asyncio.sleep(interval)
-            if self.connection_acknowledged:
-                self.outbox.send('{"type":"ping"}')
+    def _ping(self) -> None:
+        if self.connection_acknowledged:
+            self.outbox.send('{"type":"ping"}')
+        self._ping_timer = asyncio.get_running_loop().call_later(self._ping_interval, self._ping)
+
+    async def handle_connection_init(self, message: Any) -> None:
+        await super().handle_connection_init(message)
+        # Strawberry cancels its timeout task here but keeps it; a cancelled task keeps its
+        # error, traceback and frame, which every socket would carry for nothing.
+        self.connection_init_timeout_task = None
 
     async def run_operation(self, operation: Operation[Context, None]) -> None:
         subscription = subscription_of(operation.query, operation.operation_name)
