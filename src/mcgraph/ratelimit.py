@@ -22,11 +22,11 @@ from __future__ import annotations
 import math
 import time
 from dataclasses import dataclass
+from typing import Any
 
 from limits import RateLimitItem, RateLimitItemPerMinute
-from limits.aio.storage import MemoryStorage, RedisStorage, Storage
+from limits.aio.storage import MemoryStorage, Storage
 from limits.aio.strategies import SlidingWindowCounterRateLimiter
-from redis.asyncio import ConnectionPool
 
 from mcgraph.logs import get_logger
 from mcgraph.settings import Settings
@@ -51,9 +51,13 @@ class RateLimiter:
     def __init__(self, requests_per_minute: int, cost_per_minute: int, *, redis_url: str | None = None, prefix: str = "mcgraph") -> None:
         self.requests = RateLimitItemPerMinute(requests_per_minute, namespace="requests") if requests_per_minute else None
         self.cost = RateLimitItemPerMinute(cost_per_minute, namespace="cost") if cost_per_minute else None
-        self._pool: ConnectionPool | None = None
+        self._pool: Any = None
         storage: Storage
         if redis_url:
+            # imported only when used: redis costs an API process about 6 MB of memory
+            from limits.aio.storage import RedisStorage
+            from redis.asyncio import ConnectionPool
+
             self._pool = ConnectionPool.from_url(redis_url, socket_timeout=1.0, socket_connect_timeout=1.0)
             storage = RedisStorage(
                 "async+" + redis_url,
