@@ -16,9 +16,8 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from cachetools import LRUCache
-from sqlalchemy.ext.asyncio import AsyncSession
 
-from mcgraph.db import versions
+from mcgraph.db import Database, versions
 from mcgraph.domain import tokens
 from mcgraph.domain.permissions import Actor
 
@@ -37,17 +36,17 @@ class KnownTokens:
     def __init__(self, size: int = KNOWN_TOKENS) -> None:
         self._known: LRUCache[str, Known] = LRUCache(maxsize=size)
 
-    async def authenticate(self, session: AsyncSession, secret: str, now: datetime) -> tuple[Actor, int]:
+    async def authenticate(self, database: Database, secret: str, now: datetime) -> tuple[Actor, int]:
         """The token's actor and its organisation's data version; :class:`Unauthenticated` for a bad token."""
         key = tokens.digest(secret)
         known = self._known.get(key)
-        if known is not None:
-            version = await versions.current(session, known.actor.organization_id)
-            fresh = now - known.checked_at < tokens.LAST_USED_RESOLUTION
-            if version == known.version and fresh and (known.expires_at is None or now < known.expires_at):
+        fresh = known is not None and now - known.checked_at < tokens.LAST_USED_RESOLUTION
+        if known is not None and fresh and (known.expires_at is None or now < known.expires_at):
+            version = await database.data_version(known.actor.organization_id)
+            if version == known.version:
                 return known.actor, version
-            await session.rollback()
-        actor, expires_at = await tokens.authenticate(session, secret, now)
-        version = await versions.current(session, actor.organization_id)
+        async with database.session() as session:
+            actor, expires_at = await tokens.authenticate(session, secret, now)
+            version = await versions.current(session, actor.organization_id)
         self._known[key] = Known(actor, version, expires_at, now)
         return actor, version

@@ -203,8 +203,7 @@ class GraphQLView(GraphQL[Context, None]):
         if scheme.lower() != "bearer" or not secret.strip():
             return None, "The Authorization header must be 'Bearer <token>'.", None
         try:
-            async with self.runtime.database.session() as session:
-                actor, version = await self.known_tokens.authenticate(session, secret.strip(), self.runtime.clock.now())
-                return actor, None, version
+            actor, version = await self.known_tokens.authenticate(self.runtime.database, secret.strip(), self.runtime.clock.now())
+            return actor, None, version
         except Unauthenticated as problem:
             return None, problem.message, None

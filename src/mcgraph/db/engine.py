@@ -31,6 +31,17 @@ class Database:
             self.engine, sync_session_class=OrgSession, expire_on_commit=False, autoflush=False
         )
         self.on_commit: Callable[[list[Any]], None] | None = None
+        # PostgreSQL: a few connections in autocommit for reading data versions, every request's
+        # first read: a statement alone, without the BEGIN and ROLLBACK around it (nor around the ping)
+        self._autocommit: AsyncEngine | None = None if self.is_sqlite else _create_engine(url, echo=echo, autocommit=True)
+
+    async def data_version(self, organization_id: int) -> int:
+        """The organisation's data version (:mod:`mcgraph.db.versions`), read on its own."""
+        if self._autocommit is None:
+            async with self.session() as session:
+                return await _versions.current(session, organization_id)
+        async with self._autocommit.connect() as connection:
+            return await _versions.current(connection, organization_id)
 
     @property
     def is_sqlite(self) -> bool:
@@ -67,6 +78,8 @@ class Database:
 
     async def dispose(self) -> None:
         await self.engine.dispose()
+        if self._autocommit is not None:
+            await self._autocommit.dispose()
 
 
 WRITE = "mcgraph_write"
@@ -111,10 +124,12 @@ def _forget_events(session: Any) -> None:
     session.info.pop(NEW_EVENTS, None)
 
 
-def _create_engine(url: str, *, echo: bool) -> AsyncEngine:
+def _create_engine(url: str, *, echo: bool, autocommit: bool = False) -> AsyncEngine:
     options: dict[str, Any] = {"echo": echo}
     if url.startswith("sqlite"):
         options["connect_args"] = {"timeout": 30}
+    elif autocommit:
+        options.update(pool_size=4, max_overflow=8, pool_pre_ping=True, isolation_level="AUTOCOMMIT")
     else:
         options.update(pool_size=10, max_overflow=10, pool_pre_ping=True)
     engine = create_async_engine(url, **options)

@@ -32,7 +32,7 @@ from typing import Any
 
 from sqlalchemy import BigInteger, bindparam, event, func, or_, select
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 from sqlalchemy.orm import Mapped, ORMExecuteState, Session, mapped_column
 
 from mcgraph.db.base import Base
@@ -75,11 +75,11 @@ _CURRENT = select(func.coalesce(func.sum(_table.c.version), 0)).where(
 )
 
 
-async def current(session: AsyncSession, organization_id: int) -> int:
-    """The organisation's data version as its session sees it now."""
-    # a Core statement on the session's connection: this runs for every request, and the
-    # ORM's handling of a statement costs more than the round trip itself here
-    connection = await session.connection()
+async def current(session: AsyncSession | AsyncConnection, organization_id: int) -> int:
+    """The organisation's data version as ``session`` (or a connection) sees it now."""
+    # a Core statement on the connection: this runs for every request, and the ORM's
+    # handling of a statement costs more than the round trip itself here
+    connection = await session.connection() if isinstance(session, AsyncSession) else session
     total = (await connection.execute(_CURRENT, {"organization_id": organization_id})).scalar()
     return int(total or 0)
 
