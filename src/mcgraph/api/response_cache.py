@@ -6,8 +6,8 @@ So an answer is kept under who asks (user, organisation, role), the document, th
 operation's name and the variables, together with the organisation's data version
 (:mod:`mcgraph.db.versions`: every committed change to the organisation's rows, from any
 process, bumps it) and the day it was computed on; it is served again only while both
-are the same. Reading the version is one indexed lookup in the operation's own
-transaction, before anything else is read, so an answer is never older than the
+are the same. The version is read once per request, with the token (over a WebSocket,
+by each operation), before any of the data, so an answer is never older than the
 version it is kept under, and API processes behind one load balancer each keep their
 own answers without telling each other anything.
 
@@ -69,6 +69,7 @@ class Answer:
     def size(self) -> int:
         return len(self.body) * 2  # the bytes, and about as much again for the data
 
+
 class ResponseCache:
     """The answers one process keeps, at most ``megabytes`` of them."""
 
@@ -91,10 +92,6 @@ class ResponseCache:
         answer = Answer(version, day, data, orjson.dumps({"data": data}), cost, operation)
         if answer.size <= self._answers.maxsize:
             self._answers[key] = answer
-
-    @property
-    def size(self) -> int:
-        return int(self._answers.currsize)
 
     def _count(self, outcome: str) -> None:
         if self.metrics is not None:
