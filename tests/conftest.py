@@ -162,12 +162,12 @@ async def globex(database: Database) -> dict[Role, str]:
 
 
 @pytest.fixture
-def live_server(settings: Settings, clock: FrozenClock) -> Iterator[str]:
+async def live_server(settings: Settings, clock: FrozenClock) -> AsyncIterator[str]:
     """The app served by uvicorn on a free local port, in a thread with its own event loop.
 
     Yields the base URL (``http://127.0.0.1:<port>``); the server stops at teardown.
     """
-    with serving(create_app(settings, clock=clock)) as url:
+    async with serving(create_app(settings, clock=clock)) as url:
         yield url
 
 
@@ -205,10 +205,10 @@ async def process_ok(gql: GraphQLClient, name: str, input: dict[str, Any], token
 
 
 @pytest.fixture
-def live(settings: Settings, clock: FrozenClock) -> Iterator[Any]:
+async def live(settings: Settings, clock: FrozenClock) -> AsyncIterator[Any]:
     """Like ``live_server``, with the app's runtime at hand (``tests.live.Live``)."""
     from tests.live import Live
 
     app_instance = create_app(settings, clock=clock)
-    with serving(app_instance) as url:
+    async with serving(app_instance) as url:
         yield Live(url, app_instance)

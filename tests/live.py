@@ -40,35 +40,68 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
-@contextlib.contextmanager
-def serving(app: Any, *, send_buffer: int | None = None, port: int = 0) -> Iterator[str]:
-    """``app`` served by uvicorn on a free local port, in a thread with its own event loop.
+class serving:  # noqa: N801 - used like contextlib.closing
+    """``app`` served by uvicorn on a local port, in a thread with its own event loop.
 
-    Yields the base URL; the server stops when the block ends. ``send_buffer`` sets the
-    kernel's send buffer of the server's sockets (small: slow clients show sooner).
+    ``with`` it in plain code, ``async with`` it in a coroutine: the async form waits for
+    the server to start and stop without blocking the test's event loop, whose tasks
+    (the test app's relay, say) may hold a database lock the server needs to start or stop.
+    Either form gives the base URL.
     """
-    import uvicorn
 
-    sock = _free_socket(send_buffer, port)
-    port = sock.getsockname()[1]
-    config = uvicorn.Config(app, host="127.0.0.1", port=port, lifespan="on", log_level="warning")
-    server = uvicorn.Server(config)
-    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, name="live-server", daemon=True)
-    thread.start()
-    try:
-        deadline = time.monotonic() + 10
-        while not server.started:
-            if not thread.is_alive():
-                pytest.fail("the live server stopped while starting")
-            if time.monotonic() > deadline:
-                pytest.fail("the live server did not start within 10 s")
-            time.sleep(0.01)
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        server.should_exit = True
-        thread.join(10)
-        sock.close()
-        assert not thread.is_alive(), "the live server did not stop"
+    def __init__(self, app: Any, *, send_buffer: int | None = None, port: int = 0) -> None:
+        import uvicorn
+
+        self._sock = _free_socket(send_buffer, port)
+        self.url = f"http://127.0.0.1:{self._sock.getsockname()[1]}"
+        config = uvicorn.Config(app, lifespan="on", log_level="warning")
+        self._server = uvicorn.Server(config)
+        self._thread = threading.Thread(target=self._server.run, kwargs={"sockets": [self._sock]}, name="live-server", daemon=True)
+
+    def _started(self, deadline: float) -> bool:
+        if self._server.started:
+            return True
+        if not self._thread.is_alive():
+            pytest.fail("the live server stopped while starting")
+        if time.monotonic() > deadline:
+            pytest.fail("the live server did not start within 10 s")
+        return False
+
+    def _stopped(self) -> None:
+        self._sock.close()
+        assert not self._thread.is_alive(), "the live server did not stop"
+
+    def __enter__(self) -> str:
+        self._thread.start()
+        try:
+            deadline = time.monotonic() + 10
+            while not self._started(deadline):
+                time.sleep(0.01)
+        except BaseException:
+            self.__exit__()
+            raise
+        return self.url
+
+    def __exit__(self, *_exc: object) -> None:
+        self._server.should_exit = True
+        self._thread.join(10)
+        self._stopped()
+
+    async def __aenter__(self) -> str:
+        self._thread.start()
+        try:
+            deadline = time.monotonic() + 10
+            while not self._started(deadline):
+                await asyncio.sleep(0.01)
+        except BaseException:
+            await self.__aexit__()
+            raise
+        return self.url
+
+    async def __aexit__(self, *_exc: object) -> None:
+        self._server.should_exit = True
+        await asyncio.to_thread(self._thread.join, 10)
+        self._stopped()
 
 
 def _environment(settings: dict[str, str]) -> dict[str, str]:

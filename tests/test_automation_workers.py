@@ -96,7 +96,7 @@ async def test_worker_processes_run_rules_retry_them_and_retry_dead_ones_on_requ
             async def hook(_: Any) -> Response:
                 return Response("ok")
 
-            with serving(Starlette(routes=[Route("/hook", hook, methods=["POST"])]), port=hook_port):
+            async with serving(Starlette(routes=[Route("/hook", hook, methods=["POST"])]), port=hook_port):
                 assert (await http.data(RETRY, {"id": dead["id"]}, token=token))["retryAutomationRun"]["userErrors"] == []
 
                 async def succeeded() -> bool:

@@ -356,12 +356,16 @@ async def test_a_webhook_is_signed_retried_logged_and_redelivered_with_one_deliv
 
 
 async def _look(database_url: str, organization_id: int) -> tuple[bool, str]:
-    """Whether a write transaction of the organisation is open now (its write lock taken),
-    and the state of the one automation run, as another connection sees them."""
+    """Whether a write transaction of the organisation stays open (its write lock held
+    for 2 s), and the state of the one automation run, as another connection sees them.
+
+    Other short writers (the relay marking events published, a token's last use) may hold
+    the lock for a moment: the look waits up to 2 s for it, as a writer would.
+    """
     if database_url.startswith("sqlite"):
         import sqlite3
 
-        connection = sqlite3.connect(database_url.split("///", 1)[1], timeout=0, isolation_level=None)
+        connection = sqlite3.connect(database_url.split("///", 1)[1], timeout=2, isolation_level=None)
         try:
             (state,) = connection.execute("SELECT state FROM automation_run").fetchone()
             try:
@@ -377,9 +381,13 @@ async def _look(database_url: str, organization_id: int) -> tuple[bool, str]:
     connection = await asyncpg.connect(database_url.replace("+asyncpg", ""))
     try:
         state = await connection.fetchval("SELECT state FROM automation_run")
-        async with connection.transaction():
-            free = await connection.fetchval("SELECT pg_try_advisory_xact_lock($1)", ORGANIZATION_WRITE_LOCK + organization_id)
-        return not free, state
+        try:
+            async with connection.transaction():
+                await connection.execute("SET LOCAL lock_timeout = '2s'")
+                await connection.execute("SELECT pg_advisory_xact_lock($1)", ORGANIZATION_WRITE_LOCK + organization_id)
+        except asyncpg.LockNotAvailableError:
+            return True, state
+        return False, state
     finally:
         await connection.close()
 
@@ -404,7 +412,7 @@ async def test_a_webhook_is_sent_with_no_transaction_open_while_its_run_shows_ru
     object.__setattr__(runtime, "settings", runtime.settings.model_copy(update={"webhook_allow": ["127.0.0.1"]}))
     manager = acme[Role.MANAGER]
     web = await create_project(agql, manager, "WEB")
-    with serving(Starlette(routes=[Route("/hook", hook, methods=["POST"])])) as url:
+    async with serving(Starlette(routes=[Route("/hook", hook, methods=["POST"])])) as url:
         await create_rule(agql, manager, name="Tell CI", actions=[{"type": "SEND_WEBHOOK", "params": {"url": url + "/hook"}}])
         task = await create_task(agql, manager, web["id"], "T")
         await succeed(agql, "setTaskState", {"taskId": task["id"], "state": "in_progress"}, manager)

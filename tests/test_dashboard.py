@@ -187,7 +187,7 @@ async def test_after_a_server_restart_the_page_reconnects_and_catches_up_on_what
     await create_project(gql, token, "WEB", name="Website")
     port = free_port()
     state = page.locator("#live")
-    with serving(create_app(settings, clock=clock), port=port) as url:
+    async with serving(create_app(settings, clock=clock), port=port) as url:
         await _sign_in(page, url, token)
         await expect(page.locator("#projects tr")).to_have_count(1)
         await expect(state).to_have_attribute("data-state", "live")
@@ -195,6 +195,6 @@ async def test_after_a_server_restart_the_page_reconnects_and_catches_up_on_what
     await expect(state).to_have_attribute("data-state", "reconnecting")
     await create_project(gql, token, "OPS", name="Office move")  # while no server runs for the page
 
-    with serving(create_app(settings, clock=clock), port=port):
+    async with serving(create_app(settings, clock=clock), port=port):
         await expect(state).to_have_attribute("data-state", "live", timeout=15_000)
         await expect(page.locator('#projects tr[data-key="OPS"] .name')).to_have_text("Office move")

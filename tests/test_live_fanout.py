@@ -90,7 +90,7 @@ async def test_an_event_left_unpublished_by_a_dead_process_is_published_when_it_
     token = acme[Role.MANAGER]
     quiet = settings.model_copy(update={"hub_poll_seconds": 0, "relay_sweep_seconds": 0})
     first = create_app(quiet, clock=clock)
-    with serving(first) as url:
+    async with serving(first) as url:
         server = Live(url, first)
         server.runtime.database.on_commit = lambda events: None  # it dies between commit and publish
         async with Http(url) as http, open_socket(url, acme[Role.VIEWER]) as sock:
@@ -101,7 +101,7 @@ async def test_an_event_left_unpublished_by_a_dead_process_is_published_when_it_
     assert await unpublished(database) == ["project.created"]
 
     again = create_app(quiet, clock=clock)
-    with serving(again) as url:
+    async with serving(again) as url:
         assert await unpublished(database) == []  # the relay's start-up sweep
         async with Http(url) as http, open_socket(url, acme[Role.VIEWER]) as sock:
             # the dashboard resumes from the start: the event was kept, and comes once

@@ -117,7 +117,7 @@ async def test_zero_turns_the_limits_off(settings, acme):
 
 async def test_queries_over_a_websocket_are_charged_to_the_same_token(settings, acme):
     app = create_app(settings.model_copy(update={"rate_limit_requests_per_minute": 2}))
-    with serving(app) as url:
+    async with serving(app) as url:
         async with httpx.AsyncClient(base_url=url) as client:
             for _ in range(2):
                 assert (await post(client, VIEWER, acme[Role.MEMBER])).status_code == 200

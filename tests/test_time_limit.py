@@ -120,7 +120,7 @@ async def test_a_mutation_stopped_before_it_committed_keeps_nothing(settings, ac
 
 async def test_queries_over_a_websocket_have_the_same_limit(settings, acme):
     app = create_app(settings.model_copy(update={"max_execution_seconds": LIMIT}), plugins={"stalls": StallPlugin()})
-    with serving(app) as url:
+    async with serving(app) as url:
         async with connect(ws_url(url), subprotocols=[TRANSPORT_WS]) as ws:
             await send(ws, init(acme[Role.MEMBER]))
             assert (await receive(ws))["type"] == "connection_ack"

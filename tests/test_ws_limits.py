@@ -90,7 +90,7 @@ class StalledClient:
 async def test_a_slow_subscriber_is_dropped_with_a_resume_cursor_and_slows_nobody(settings, clock, acme):
     token = acme[Role.MANAGER]
     app = create_app(settings.model_copy(update={"ws_queue_size": 4}), clock=clock)
-    with serving(app, send_buffer=4096) as url:
+    async with serving(app, send_buffer=4096) as url:
         server = Live(url, app)
         async with Http(url) as http:
             project = await create_project(http, token, "WEB")
@@ -135,7 +135,7 @@ async def test_a_slow_subscriber_is_dropped_with_a_resume_cursor_and_slows_nobod
 
 async def test_subscriptions_per_connection_are_limited(settings, clock, acme):
     app = create_app(settings.model_copy(update={"ws_max_subscriptions": 2}), clock=clock)
-    with serving(app) as url:
+    async with serving(app) as url:
         async with open_socket(url, acme[Role.VIEWER]) as sock:
             await sock.subscribe(EVENTS)
             await sock.subscribe(CHANGES)
@@ -147,7 +147,7 @@ async def test_subscriptions_per_connection_are_limited(settings, clock, acme):
 
 async def test_the_server_pings_an_idle_connection(settings, clock, acme):
     app = create_app(settings.model_copy(update={"ws_keep_alive_seconds": 0.1}), clock=clock)
-    with serving(app) as url:
+    async with serving(app) as url:
         async with connect(ws_url(url), subprotocols=[TRANSPORT_WS]) as ws:
             await ws.send(json.dumps({"type": "connection_init", "payload": {"authorization": f"Bearer {acme[Role.VIEWER]}"}}))
             assert json.loads(await ws.recv())["type"] == "connection_ack"
@@ -176,7 +176,7 @@ async def test_serve_compresses_websockets_only_when_told(database_url):
 
 async def test_only_allowed_origins_may_open_a_websocket(settings, clock):
     app = create_app(settings.model_copy(update={"allowed_origins": ["https://dash.example.com"]}), clock=clock)
-    with serving(app) as url:
+    async with serving(app) as url:
         assert await handshake(url, "https://dash.example.com") == TRANSPORT_WS
         assert await handshake(url, None) == TRANSPORT_WS  # not a browser: no ambient credentials
         with pytest.raises(InvalidStatus) as refused:
