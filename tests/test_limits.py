@@ -167,6 +167,21 @@ async def test_a_document_that_passed_is_checked_again_for_the_page_sizes_of_its
     refused(await gql(document, {"outer": 100}, token=token), "QUERY_TOO_COMPLEX")
 
 
+async def test_a_document_is_walked_once_whatever_its_other_variables(gql, acme, monkeypatch):
+    token = acme[Role.MEMBER]
+    document = "query Q($search: String, $first: Int) { projects(first: $first, where: {search: $search}) { edges { node { id } } } }"
+    walks = []
+    validate = limits.validate
+    monkeypatch.setattr(limits, "validate", lambda *args, **kwargs: walks.append(1) or validate(*args, **kwargs))
+    for search in ("a", "b", "c"):
+        assert await gql.data(document, {"search": search, "first": 5}, token=token) == {"projects": {"edges": []}}
+    assert len(walks) == 1  # a new search is not a new document
+    assert await gql.data(document, {"search": "d", "first": 6}, token=token) == {"projects": {"edges": []}}
+    assert len(walks) == 2  # a new page size is walked for its cost
+    assert await gql.data(document, {"search": "e"}, token=token) == {"projects": {"edges": []}}
+    assert len(walks) == 3  # and so is a page size left out
+
+
 async def test_cost_counts_fragments_and_the_default_page_size(gql, acme):
     # no first: 20 each; over 50000 only because the default page size multiplies
     document = (

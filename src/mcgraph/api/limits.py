@@ -22,9 +22,10 @@ so :func:`~mcgraph.api.schema.build_schema` needs no settings; without a runtime
 defaults of :class:`Limits` apply.
 
 Clients send the same few documents again and again: the parsed document is kept by its
-text, and a document that validated is remembered with its cost by its schema, text,
-operation name and variables (the cost reads ``first``/``last`` variables), so that
-neither is done twice. A document that failed is checked afresh each time.
+text, and a document that validated is remembered by its schema, text and operation name,
+with its cost for each set of values of the variables the cost read (those given as
+``first``/``last``), so that neither is done twice: a mutation sent with new titles each
+time is walked once. A document that failed is checked afresh each time.
 """
 
 from __future__ import annotations
@@ -102,6 +103,7 @@ class LimitRule(ValidationRule):
     limits: ClassVar[Limits] = Limits()
     variables: ClassVar[Mapping[str, Any]] = {}
     costs: ClassVar[dict[str | None, int]] = {}  # filled by MaxCostRule: operation name -> cost
+    read: ClassVar[set[str]] = set()  # filled by MaxCostRule: the variables the cost depends on
 
     def enter_document(self, node: DocumentNode, *_: object) -> None:
         self.fragments = {d.name.value: d for d in node.definitions if isinstance(d, FragmentDefinitionNode)}
@@ -214,6 +216,10 @@ class MaxCostRule(LimitRule):
     def multiplier(self, field: FieldNode, definition: Any) -> int:
         if definition is None or not any(arg in definition.args for arg in PAGE_ARGUMENTS):
             return 1
+        # every page variable of the field counts, whichever decides: the cost is kept by their values
+        self.read.update(
+            a.value.name.value for a in field.arguments or () if a.name.value in PAGE_ARGUMENTS and isinstance(a.value, VariableNode)
+        )
         for argument in field.arguments or ():
             if argument.name.value not in PAGE_ARGUMENTS:
                 continue
@@ -243,11 +249,11 @@ class NoIntrospectionRule(ValidationRule):
 
 
 def limit_rules(
-    limits: Limits, variables: Mapping[str, Any] | None, costs: dict[str | None, int] | None = None
+    limits: Limits, variables: Mapping[str, Any] | None, costs: dict[str | None, int] | None = None, read: set[str] | None = None
 ) -> list[type[ValidationRule]]:
     """The limit rules bound to this operation's limits and variable values; ``costs``
-    receives each operation's estimated cost."""
-    bound = {"limits": limits, "variables": dict(variables or {}), "costs": {} if costs is None else costs}
+    receives each operation's estimated cost, ``read`` the variables that cost depends on."""
+    bound = {"limits": limits, "variables": dict(variables or {}), "costs": {} if costs is None else costs, "read": set() if read is None else read}
     rules: list[type[ValidationRule]] = [type(rule.__name__, (rule,), bound) for rule in (MaxDepthRule, MaxAliasesRule, MaxCostRule)]
     if limits.production:
         rules.append(NoIntrospectionRule)
@@ -258,8 +264,24 @@ def limit_rules(
 # mcgraph.api.response_cache.serve_kept), reported here instead of charging again
 REFUSED = "mcgraph.rate_refused"
 PARSED_DOCUMENTS = 256
-VALIDATED_DOCUMENTS = 512  # per schema; a document with other variables counts again
-_validated: weakref.WeakKeyDictionary[Any, LRUCache[Any, int]] = weakref.WeakKeyDictionary()
+VALIDATED_DOCUMENTS = 512  # per schema
+COSTS_PER_DOCUMENT = 64  # page sizes a validated document is remembered with
+
+
+@dataclass(slots=True)
+class _Validated:
+    """A document that validated: the variables its cost reads, and its cost by their values."""
+
+    read: tuple[str, ...]
+    costs: LRUCache[bytes, int]
+
+    def values(self, variables: Mapping[str, Any] | None) -> bytes:
+        given = variables or {}
+        # a variable left out and one given as null differ: the document's default applies to the first
+        return orjson.dumps([[name in given, given.get(name)] for name in self.read])
+
+
+_validated: weakref.WeakKeyDictionary[Any, LRUCache[Any, _Validated]] = weakref.WeakKeyDictionary()
 
 
 @lru_cache(maxsize=PARSED_DOCUMENTS)
@@ -294,17 +316,19 @@ class DocumentLimitsExtension(SchemaExtension):
         if context.pre_execution_errors is None and context.graphql_document is not None and context.validation_rules:
             limits = Limits.of(context.context)
             validated = _validated.setdefault(context.schema, LRUCache(maxsize=VALIDATED_DOCUMENTS))
-            key = (limits, context.query, context.operation_name, orjson.dumps(context.variables or {}, option=orjson.OPT_SORT_KEYS))
+            key = (limits, context.query, context.operation_name)
             known = validated.get(key) if context.query else None
-            if known is not None:
+            cost = None if known is None else known.costs.get(known.values(context.variables))
+            if cost is not None:
                 context.pre_execution_errors = []  # validated: Strawberry need not validate it again
-                await self._charge(known)
+                await self._charge(cost)
                 yield
                 return
             costs: dict[str | None, int] = {}
+            read: set[str] = set()
             rules = (
                 *context.validation_rules,
-                *limit_rules(limits, context.variables, costs),
+                *limit_rules(limits, context.variables, costs, read),
                 MaybeNullValidationRule,
                 OneOfInputValidationRule,
             )
@@ -317,7 +341,9 @@ class DocumentLimitsExtension(SchemaExtension):
             )
             cost = costs.get(context.operation_name, 0)
             if not context.pre_execution_errors and context.query:
-                validated[key] = cost
+                if known is None:
+                    known = validated[key] = _Validated(tuple(sorted(read)), LRUCache(maxsize=COSTS_PER_DOCUMENT))
+                known.costs[known.values(context.variables)] = cost
             # a document that did not validate costs a request too, and nothing more
             await self._charge(0 if context.pre_execution_errors else cost)
         yield
