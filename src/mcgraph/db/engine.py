@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from typing import Any
 
-from sqlalchemy import event, text
+from sqlalchemy import event, exc, text
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 
 from mcgraph.db import versions as _versions  # noqa: F401 - registers the data-version session hooks
@@ -19,6 +20,9 @@ WRITE_LOCKED = "mcgraph.write_locked"
 
 # pg_advisory_xact_lock key of an organisation's writes: this prefix plus its id
 ORGANIZATION_WRITE_LOCK = 0x6D63 << 48
+
+# a pooled PostgreSQL connection idle longer than this is pinged before it is used
+PING_AFTER_IDLE_SECONDS = 5.0
 
 
 class Database:
@@ -129,14 +133,44 @@ def _create_engine(url: str, *, echo: bool, autocommit: bool = False) -> AsyncEn
     if url.startswith("sqlite"):
         options["connect_args"] = {"timeout": 30}
     elif autocommit:
-        options.update(pool_size=4, max_overflow=8, pool_pre_ping=True, isolation_level="AUTOCOMMIT")
+        options.update(pool_size=4, max_overflow=8, isolation_level="AUTOCOMMIT")
     else:
-        options.update(pool_size=10, max_overflow=10, pool_pre_ping=True)
+        options.update(pool_size=10, max_overflow=10)
     engine = create_async_engine(url, **options)
     if engine.dialect.name == "sqlite":
         event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
         event.listen(engine.sync_engine, "begin", _sqlite_begin)
+    else:
+        _ping_when_idle(engine)
     return engine
+
+
+def _ping_when_idle(engine: AsyncEngine) -> None:
+    """Ping a pooled connection before use only when it has been idle a while.
+
+    SQLAlchemy's ``pool_pre_ping`` pings at every checkout: with asyncpg that is three
+    round trips (BEGIN, ``;``, ROLLBACK), about as many as a short request's own. A
+    connection back in the pool a moment ago is taken as it is; one idle longer than
+    :data:`PING_AFTER_IDLE_SECONDS` (the database restarted, a proxy dropped it) is
+    pinged, and replaced when the ping fails (the pool's documented ``DisconnectionError``).
+    A connection lost in between fails its statement, and SQLAlchemy invalidates the pool.
+    """
+    dialect = engine.dialect
+
+    def checkin(_dbapi_connection: Any, record: Any) -> None:
+        record.info["idle_since"] = time.monotonic()
+
+    def checkout(dbapi_connection: Any, record: Any, _proxy: Any) -> None:
+        since = record.info.pop("idle_since", None)
+        if since is None or time.monotonic() - since <= PING_AFTER_IDLE_SECONDS:
+            return
+        try:
+            dialect.do_ping(dbapi_connection)
+        except Exception as error:
+            raise exc.DisconnectionError("a pooled connection failed its ping") from error
+
+    event.listen(engine.sync_engine.pool, "checkin", checkin)
+    event.listen(engine.sync_engine.pool, "checkout", checkout)
 
 
 def _sqlite_begin(conn: Any) -> None:
