@@ -91,8 +91,29 @@ async def test_a_token_revoked_through_the_api_is_unauthenticated(gql, http, acm
     assert again["apiToken"] is None
 
 
+async def test_a_checked_token_is_read_again_only_after_a_change_of_access(gql, http, acme, monkeypatch):
+    from mcgraph.domain import tokens
+    from tests.project_helpers import create_project
+
+    created = await create_token(gql, acme[Role.MANAGER])
+    secret = created["secret"]
+    checks = []
+    authenticate = tokens.authenticate
+    monkeypatch.setattr(tokens, "authenticate", lambda session, given, now: checks.append(given == secret) or authenticate(session, given, now))
+    for _ in range(3):
+        assert await answer(http, secret) == "MANAGER"
+    # seen first, then checked with the versions read before its rows; trusted from then on
+    assert checks.count(True) == 2
+    await create_project(gql, acme[Role.MANAGER], "WEB")  # a write of the organisation's data
+    assert await answer(http, secret) == "MANAGER"
+    assert checks.count(True) == 2
+    await succeed(gql, "revokeApiToken", {"id": created["apiToken"]["id"]}, acme[Role.OWNER])
+    assert await answer(http, secret) == "UNAUTHENTICATED"
+
+
 async def test_a_token_revoked_through_the_cli_is_unauthenticated(http, acme, database_url):
-    assert await answer(http, acme[Role.MEMBER]) == "MEMBER"
+    for _ in range(3):  # checked, then trusted
+        assert await answer(http, acme[Role.MEMBER]) == "MEMBER"
     env = {"MCGRAPH_DATABASE_URL": database_url}
     result = await asyncio.to_thread(CliRunner().invoke, main, ["token", "revoke", acme[Role.MEMBER]], env=env)
     assert result.exit_code == 0, result.output

@@ -6,7 +6,7 @@ from sqlalchemy import select, update
 
 from mcgraph.db import Database
 from mcgraph.db import versions
-from mcgraph.db.models import ApiToken, Event, Organization, User
+from mcgraph.db.models import ApiToken, Event, Membership, Organization, User
 from mcgraph.testing import issue_token
 
 
@@ -117,3 +117,32 @@ async def test_a_savepoint_undone_keeps_the_changes_before_it_counted(database: 
     assert after[1] == before[1]
     async with database.session() as session:
         assert set(await session.scalars(select(ApiToken.name).where(ApiToken.organization_id == acme))) == {"kept"}
+
+
+async def _access(database: Database, organization: int) -> tuple[int, int]:
+    async with database.session() as session:
+        return await versions.versions_of(session, organization)
+
+
+async def test_only_changes_to_who_may_do_what_change_the_access_version(database: Database) -> None:
+    acme, globex = await _organizations(database)
+    data, access = await _access(database, acme)
+    async with database.transaction(acme) as session:
+        await session.execute(update(Event).values(type="renamed"))  # the organisation's data
+    after = await _access(database, acme)
+    assert after[0] > data and after[1] == access
+
+    for statement in (
+        update(ApiToken).values(revoked_at=ApiToken.created_at),  # a token revoked
+        update(Membership).values(role="viewer"),  # a role changed
+    ):
+        data, access = after
+        async with database.transaction(acme) as session:
+            await session.execute(statement.where(statement.table.c.organization_id == acme))
+        after = await _access(database, acme)
+        assert after[0] > data and after[1] > access
+
+    other = await _access(database, globex)
+    async with database.transaction() as session:  # a user's row is every organisation's
+        await session.execute(update(User).values(email=User.email))
+    assert (await _access(database, globex))[1] > other[1]

@@ -1,12 +1,15 @@
 """Bearer tokens this process has checked, trusted again while nothing about them changed.
 
 Checking a token reads its row and its membership. What they say changes only by a
-write to the token's organisation (the token revoked, its member's role changed or the
-member removed) or to its user, and every such write bumps the organisation's data
-version (:mod:`mcgraph.db.versions`). So a token once found is trusted again, with one
-read of that version instead of its rows, while the version is the same, the token has
-not expired, and its last use was written less than ``LAST_USED_RESOLUTION`` ago (after
-that it is checked in full, which writes its last use). The version read here, before
+write to a token, a membership, a user or an organisation (the token revoked, its
+member's role changed or the member removed), and every such write bumps the
+organisation's access version (:mod:`mcgraph.db.versions`); other writes, however
+many, leave it alone. So a token once found is trusted again, with one read of the
+versions instead of its rows, while the access version is the same, the token has not
+expired, and its last use was written less than ``LAST_USED_RESOLUTION`` ago (after that
+it is checked in full, which writes its last use). The versions it is trusted by are
+read before its rows, so a change committed while they are read shows: a token seen for
+the first time is checked in full twice. The data version read with them, before
 anything else of the request, is the one the response cache keys its answers by.
 """
 
@@ -17,7 +20,7 @@ from datetime import datetime
 
 from cachetools import LRUCache
 
-from mcgraph.db import Database, versions
+from mcgraph.db import Database
 from mcgraph.domain import tokens
 from mcgraph.domain.permissions import Actor
 
@@ -27,7 +30,7 @@ KNOWN_TOKENS = 10_000
 @dataclass(frozen=True, slots=True)
 class Known:
     actor: Actor
-    version: int
+    access: int | None  # the organisation's access version read before the token was checked
     expires_at: datetime | None
     checked_at: datetime
 
@@ -40,13 +43,20 @@ class KnownTokens:
         """The token's actor and its organisation's data version; :class:`Unauthenticated` for a bad token."""
         key = tokens.digest(secret)
         known = self._known.get(key)
-        fresh = known is not None and now - known.checked_at < tokens.LAST_USED_RESOLUTION
-        if known is not None and fresh and (known.expires_at is None or now < known.expires_at):
-            version = await database.data_version(known.actor.organization_id)
-            if version == known.version:
-                return known.actor, version
+        before: tuple[int, int] | None = None
+        if known is not None:
+            before = await database.versions(known.actor.organization_id)
+            fresh = now - known.checked_at < tokens.LAST_USED_RESOLUTION
+            if fresh and (known.expires_at is None or now < known.expires_at) and before[1] == known.access:
+                return known.actor, before[0]
         async with database.session() as session:
             actor, expires_at = await tokens.authenticate(session, secret, now)
-            version = await versions.current(session, actor.organization_id)
-        self._known[key] = Known(actor, version, expires_at, now)
+        access: int | None
+        if before is not None and known is not None and known.actor.organization_id == actor.organization_id:
+            version, access = before  # read before the token's rows: a change after them shows
+        else:
+            # read after the rows, a change in between would not show: trusted once checked again
+            version, _ = await database.versions(actor.organization_id)
+            access = None
+        self._known[key] = Known(actor, access, expires_at, now)
         return actor, version

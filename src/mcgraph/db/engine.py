@@ -39,13 +39,13 @@ class Database:
         # first read: a statement alone, without the BEGIN and ROLLBACK around it (nor around the ping)
         self._autocommit: AsyncEngine | None = None if self.is_sqlite else _create_engine(url, echo=echo, autocommit=True)
 
-    async def data_version(self, organization_id: int) -> int:
-        """The organisation's data version (:mod:`mcgraph.db.versions`), read on its own."""
+    async def versions(self, organization_id: int) -> tuple[int, int]:
+        """The organisation's data version and access version (:mod:`mcgraph.db.versions`), read on their own."""
         if self._autocommit is None:
             async with self.session() as session:
-                return await _versions.current(session, organization_id)
+                return await _versions.versions_of(session, organization_id)
         async with self._autocommit.connect() as connection:
-            return await _versions.current(connection, organization_id)
+            return await _versions.versions_of(connection, organization_id)
 
     @property
     def is_sqlite(self) -> bool:

@@ -23,6 +23,12 @@ organisation at once, row N those of organisation N) and bumped by the transacti
 itself just before it commits, so a version and the rows it counts commit, or roll
 back, together. :func:`current` reads an organisation's version: the sum of both.
 Read before the data, it never claims data older than it.
+
+Each row also has an **access** version, bumped only by the changes that decide who may
+do what: to tokens, memberships, users and organisations (:data:`ACCESS_TABLES`). A
+checked token is trusted again while it stands (:mod:`mcgraph.api.known_tokens`), so that
+a busy organisation's writes do not have every request's token read again.
+:func:`versions_of` reads both in one statement.
 """
 
 from __future__ import annotations
@@ -39,11 +45,15 @@ from mcgraph.db.base import Base
 from mcgraph.db.scoping import OrgSession
 
 EVERY = 0  # the scope that counts the changes of every organisation at once
+# the tables whose rows decide who may do what (a token's last use is bookkeeping)
+ACCESS_TABLES = frozenset({"api_token", "membership", "user_account", "organization"})
 
 _CHANGED = "mcgraph.data_changed"  # set of scopes this transaction changes
 _NAMED = "mcgraph.data_changes_named"  # True: the writer named them (changed / bookkeeping)
 _UNNAMED = "mcgraph.data_changes_unnamed"  # True: a statement of no organisation changed rows
 _BOOKKEEPING = "mcgraph.data_bookkeeping"  # True: nothing written here shows in a query
+_ACCESS = "mcgraph.access_changed"  # set of scopes whose access this transaction changes
+_UNNAMED_ACCESS = "mcgraph.access_changes_unnamed"  # True: that statement wrote one of ACCESS_TABLES
 
 
 class DataVersion(Base):
@@ -52,6 +62,8 @@ class DataVersion(Base):
     # the scope: EVERY, or an organisation's id
     id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
     version: Mapped[int] = mapped_column(BigInteger, default=0)
+    # the changes among them to ACCESS_TABLES
+    access: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
 
 
 def changed(session: AsyncSession | Session, organization_ids: int | Iterable[int]) -> None:
@@ -70,22 +82,29 @@ def bookkeeping(session: AsyncSession | Session) -> None:
 
 
 _table = DataVersion.__table__
-_CURRENT = select(func.coalesce(func.sum(_table.c.version), 0)).where(
+_CURRENT = select(func.coalesce(func.sum(_table.c.version), 0), func.coalesce(func.sum(_table.c.access), 0)).where(
     or_(_table.c.id == EVERY, _table.c.id == bindparam("organization_id"))
 )
 
 
-async def current(session: AsyncSession | AsyncConnection, organization_id: int) -> int:
-    """The organisation's data version as ``session`` (or a connection) sees it now."""
+async def versions_of(session: AsyncSession | AsyncConnection, organization_id: int) -> tuple[int, int]:
+    """The organisation's data version and access version as ``session`` (or a connection) sees them now."""
     # a Core statement on the connection: this runs for every request, and the ORM's
     # handling of a statement costs more than the round trip itself here
     connection = await session.connection() if isinstance(session, AsyncSession) else session
-    total = (await connection.execute(_CURRENT, {"organization_id": organization_id})).scalar()
-    return int(total or 0)
+    data, access = (await connection.execute(_CURRENT, {"organization_id": organization_id})).one()
+    return int(data or 0), int(access or 0)
 
 
-def _touch(session: Session, scope: int) -> None:
+async def current(session: AsyncSession | AsyncConnection, organization_id: int) -> int:
+    """The organisation's data version as ``session`` (or a connection) sees it now."""
+    return (await versions_of(session, organization_id))[0]
+
+
+def _touch(session: Session, scope: int, table: str | None = None) -> None:
     session.info.setdefault(_CHANGED, set()).add(scope)
+    if table in ACCESS_TABLES:
+        session.info.setdefault(_ACCESS, set()).add(scope)
 
 
 def _scope_of(session: Session, row: Any) -> int:
@@ -99,7 +118,7 @@ def _scope_of(session: Session, row: Any) -> int:
 def _count_flushed(session: Session, _context: Any) -> None:
     for row in (*session.new, *session.dirty, *session.deleted):
         if not isinstance(row, DataVersion) and hasattr(row, "__table__"):
-            _touch(session, _scope_of(session, row))
+            _touch(session, _scope_of(session, row), row.__table__.name)
 
 
 @event.listens_for(OrgSession, "do_orm_execute")
@@ -111,15 +130,18 @@ def _count_statement(state: ORMExecuteState) -> Any:
         return None
     session = state.session
     organization_id = session.info.get("organization_id")
+    name = getattr(table, "name", None)
     if table is not None and "organization_id" not in table.columns:
-        _touch(session, EVERY)
+        _touch(session, EVERY, name)
         return None
     if organization_id is not None:
-        _touch(session, organization_id)
+        _touch(session, organization_id, name)
         return None
     result = state.invoke_statement()
     if getattr(result, "rowcount", None) != 0:  # a statement that changed no row changes no answer
         session.info[_UNNAMED] = True
+        if name in ACCESS_TABLES:
+            session.info[_UNNAMED_ACCESS] = True
     return result
 
 
@@ -134,14 +156,21 @@ def _bump(session: Session) -> None:
     scopes = set(info.get(_CHANGED, ()))
     if info.get(_UNNAMED) and not info.get(_NAMED):
         scopes.add(EVERY)
+    access = set(info.get(_ACCESS, ()))
+    if info.get(_UNNAMED_ACCESS):  # the organisations its writer named, or every one
+        access |= scopes
     if not scopes:
         return
     dialect = session.get_bind().dialect.name
     insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
     for scope in sorted(scopes):  # always in the same order: two writers never wait on each other in a cycle
-        statement = insert(DataVersion).values(id=scope, version=1)
+        bump = int(scope in access)
+        statement = insert(DataVersion).values(id=scope, version=1, access=bump)
         session.execute(
-            statement.on_conflict_do_update(index_elements=[DataVersion.id], set_={"version": DataVersion.version + 1})
+            statement.on_conflict_do_update(
+                index_elements=[DataVersion.id],
+                set_={"version": DataVersion.version + 1, "access": DataVersion.access + bump},
+            )
         )
 
 
@@ -150,5 +179,5 @@ def _bump(session: Session) -> None:
 def _forget(session: Session) -> None:
     if session.in_nested_transaction():  # a savepoint undone: counting its changes anyway is harmless
         return
-    for key in (_CHANGED, _NAMED, _UNNAMED, _BOOKKEEPING):
+    for key in (_CHANGED, _NAMED, _UNNAMED, _BOOKKEEPING, _ACCESS, _UNNAMED_ACCESS):
         session.info.pop(key, None)
