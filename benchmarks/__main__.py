@@ -41,17 +41,17 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "generate":
         asyncio.run(dataset.generate(scale))
         return 0
-    if args.command == "profile":
-        from benchmarks.profile import profile
-
-        profile(scale, args.scenario, args.seconds, args.output, args.format)
-        return 0
     if not asyncio.run(dataset.exists(scale)):
         print(f"generating scale {scale.name} (once; `python -m benchmarks generate` redoes it)")
         asyncio.run(dataset.generate(scale))
     for present in dataset.SCALES.values():
         if asyncio.run(dataset.exists(present)):
             dataset.migrate(present)
+    if args.command == "profile":
+        from benchmarks.profile import profile
+
+        profile(scale, args.scenario, args.seconds, args.output, args.format)
+        return 0
     refresh_health(scale)
     document = run_scenarios(Context(scale, QUICK if args.quick else FULL), args.scenario or list(SCENARIOS))
     document = report(document, quick=args.quick, scale=scale.name)

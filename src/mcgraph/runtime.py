@@ -99,9 +99,12 @@ class Runtime:
             await self.bus.close()
 
     @contextlib.asynccontextmanager
-    async def system_unit(self, organization_id: int, *, cause: dict[str, int] | None = None) -> AsyncIterator[Unit]:
-        """A unit of work of mcgraph itself (sweeps, automations) in one organisation: one transaction."""
-        async with self.database.transaction(organization_id) as session:
+    async def system_unit(
+        self, organization_id: int, *, cause: dict[str, int] | None = None, lazy: bool = False
+    ) -> AsyncIterator[Unit]:
+        """A unit of work of mcgraph itself (sweeps, automations) in one organisation: one
+        transaction (``lazy``: begun at its first statement, see ``Database.transaction``)."""
+        async with self.database.transaction(organization_id, lazy=lazy) as session:
             yield Unit(
                 session=session,
                 actor=system_actor(organization_id),

@@ -60,16 +60,24 @@ class Database:
         return session
 
     @asynccontextmanager
-    async def transaction(self, organization_id: int | None = None, *, bookkeeping: bool = False) -> AsyncIterator[AsyncSession]:
+    async def transaction(
+        self, organization_id: int | None = None, *, bookkeeping: bool = False, lazy: bool = False
+    ) -> AsyncIterator[AsyncSession]:
         """A session in a write transaction: committed on success, rolled back on error.
 
         ``bookkeeping``: what it writes no query shows, so it changes no data version
-        (see :mod:`mcgraph.db.versions`).
+        (see :mod:`mcgraph.db.versions`). ``lazy`` (PostgreSQL, one organisation): the
+        transaction begins, and takes the organisation's write lock, at its first
+        statement, so one that turns out to need the database for nothing costs no round
+        trip (as ever, the lock comes before anything else the transaction does).
         """
         async with self.session(organization_id) as session, session.begin():
             if bookkeeping:
                 _versions.bookkeeping(session)
-            await begin_write(session)
+            if lazy and organization_id is not None and not self.is_sqlite:
+                event.listen(session.sync_session, "after_begin", _lock_organization)
+            else:
+                await begin_write(session)
             yield session
 
     def _committed(self, events: list[Any]) -> None:
@@ -106,8 +114,20 @@ async def begin_write(session: AsyncSession) -> None:
     transaction = session.sync_session.get_transaction()
     if session.info.get(WRITE_LOCKED) is transaction:
         return
-    await connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": ORGANIZATION_WRITE_LOCK + organization_id})
+    await connection.execute(_LOCK, {"key": ORGANIZATION_WRITE_LOCK + organization_id})
     session.info[WRITE_LOCKED] = transaction
+
+
+_LOCK = text("SELECT pg_advisory_xact_lock(:key)")
+
+
+def _lock_organization(session: Any, _transaction: Any, connection: Any) -> None:
+    """``after_begin`` of a lazy transaction: its organisation's write lock, first thing."""
+    root = session.get_transaction()
+    if session.info.get(WRITE_LOCKED) is root:
+        return
+    connection.execute(_LOCK, {"key": ORGANIZATION_WRITE_LOCK + session.info["organization_id"]})
+    session.info[WRITE_LOCKED] = root
 
 
 def track_event(session: AsyncSession, event: Any) -> None:

@@ -1,15 +1,19 @@
 """Plugins' reactions to events (``mcgraph_event``), after the events have committed.
 
 The relay hands each batch of committed event ids here. Per organisation, the batch's
-reactions share one transaction, and each plugin's reaction to each event runs in a
-savepoint of its own: a reaction that raises is logged and undone, and nothing else is.
+reactions share one transaction. Most reactions look at an event and return (another
+methodology's project, an event type they ignore), so the transaction begins only when a
+reaction first touches the database, and a batch nobody acted on costs no round trip.
+When a reaction raises, that transaction is undone and the batch runs again with each
+reaction in a savepoint of its own: the failing one is logged and undone, and nothing
+else is (reactions are idempotent: delivery is at least once already).
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from itertools import groupby
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import select
 
@@ -18,11 +22,14 @@ from mcgraph.logs import get_logger
 from mcgraph.plugins.host import PluginUnit
 from mcgraph.plugins.manager import maybe_await
 from mcgraph.domain.snapshots import event_info
+from mcgraph.plugins.types import EventInfo
 
 if TYPE_CHECKING:
     from mcgraph.runtime import Runtime
 
 log = get_logger("mcgraph.observers")
+
+Observers = Sequence[tuple[str, Callable[..., Any]]]  # (plugin name, its mcgraph_event)
 
 
 async def notify(runtime: Runtime, event_ids: Sequence[int]) -> None:
@@ -36,15 +43,32 @@ async def notify(runtime: Runtime, event_ids: Sequence[int]) -> None:
         methodologies = dict((await session.execute(select(Project.id, Project.methodology).where(Project.id.in_(project_ids)))).all())
     events = [event_info(e, methodologies.get(e.project_id or (e.subject_id if e.subject_type == "project" else 0))) for e in rows]
     for organization_id, group in groupby(sorted(events, key=lambda e: (e.organization_id, e.id)), key=lambda e: e.organization_id):
+        batch = list(group)
         try:
-            async with runtime.system_unit(organization_id) as unit:
-                for event in group:
-                    for plugin, observe in observers:
-                        try:
-                            async with unit.session.begin_nested():
-                                await maybe_await(observe(event=event, unit=PluginUnit(unit)))
-                                await unit.session.flush()
-                        except Exception:
-                            log.exception("a plugin's reaction to an event failed", plugin=plugin, event_id=event.id, event_type=event.type)
+            try:
+                await _react(runtime, organization_id, batch, observers)
+            except Exception:  # noqa: BLE001 - undone; run again, each reaction on its own
+                await _react_one_by_one(runtime, organization_id, batch, observers)
         except Exception:
             log.exception("plugins' reactions to events could not be saved", organization_id=organization_id)
+
+
+async def _react(runtime: Runtime, organization_id: int, events: list[EventInfo], observers: Observers) -> None:
+    """Every reaction in one transaction, begun by the first that needs the database."""
+    async with runtime.system_unit(organization_id, lazy=True) as unit:
+        for event in events:
+            for _plugin, observe in observers:
+                await maybe_await(observe(event=event, unit=PluginUnit(unit)))
+
+
+async def _react_one_by_one(runtime: Runtime, organization_id: int, events: list[EventInfo], observers: Observers) -> None:
+    """Each reaction in a savepoint: one that raises is logged and undone alone."""
+    async with runtime.system_unit(organization_id) as unit:
+        for event in events:
+            for plugin, observe in observers:
+                try:
+                    async with unit.session.begin_nested():
+                        await maybe_await(observe(event=event, unit=PluginUnit(unit)))
+                        await unit.session.flush()
+                except Exception:
+                    log.exception("a plugin's reaction to an event failed", plugin=plugin, event_id=event.id, event_type=event.type)
