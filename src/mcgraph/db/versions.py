@@ -145,6 +145,18 @@ def _count_statement(state: ORMExecuteState) -> Any:
     return result
 
 
+def _bump_statement(insert: Any) -> Any:
+    statement = insert(_table).values(id=bindparam("scope"), version=1, access=bindparam("access"))
+    return statement.on_conflict_do_update(
+        index_elements=[_table.c.id],
+        set_={"version": _table.c.version + 1, "access": _table.c.access + bindparam("access")},
+    )
+
+
+# built once: a Core statement on the connection, as every write transaction runs it
+_BUMPS = {"postgresql": _bump_statement(postgresql.insert), "sqlite": _bump_statement(sqlite.insert)}
+
+
 @event.listens_for(OrgSession, "before_commit")
 def _bump(session: Session) -> None:
     if session.in_nested_transaction():  # a savepoint: its changes are counted with the whole
@@ -161,17 +173,10 @@ def _bump(session: Session) -> None:
         access |= scopes
     if not scopes:
         return
-    dialect = session.get_bind().dialect.name
-    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    connection = session.connection()
+    bump = _BUMPS[connection.dialect.name]
     for scope in sorted(scopes):  # always in the same order: two writers never wait on each other in a cycle
-        bump = int(scope in access)
-        statement = insert(DataVersion).values(id=scope, version=1, access=bump)
-        session.execute(
-            statement.on_conflict_do_update(
-                index_elements=[DataVersion.id],
-                set_={"version": DataVersion.version + 1, "access": DataVersion.access + bump},
-            )
-        )
+        connection.execute(bump, {"scope": scope, "access": int(scope in access)})
 
 
 @event.listens_for(OrgSession, "after_commit")
