@@ -23,6 +23,10 @@ ORGANIZATION_WRITE_LOCK = 0x6D63 << 48
 
 # a pooled PostgreSQL connection idle longer than this is pinged before it is used
 PING_AFTER_IDLE_SECONDS = 5.0
+# PostgreSQL connections a process opens at most: for its transactions, and for reading
+# data versions (one short statement each, in autocommit)
+CONNECTIONS = 20
+AUTOCOMMIT_CONNECTIONS = 8
 
 
 class Database:
@@ -152,10 +156,13 @@ def _create_engine(url: str, *, echo: bool, autocommit: bool = False) -> AsyncEn
     options: dict[str, Any] = {"echo": echo}
     if url.startswith("sqlite"):
         options["connect_args"] = {"timeout": 30}
+    # Fixed pools: a connection past the pool's size (SQLAlchemy's overflow) is closed when
+    # it comes back, so a load above the size opened and closed a PostgreSQL connection for
+    # most requests; now a request waits the moment it takes for one to come back instead.
     elif autocommit:
-        options.update(pool_size=4, max_overflow=8, isolation_level="AUTOCOMMIT")
+        options.update(pool_size=AUTOCOMMIT_CONNECTIONS, max_overflow=0, isolation_level="AUTOCOMMIT")
     else:
-        options.update(pool_size=10, max_overflow=10)
+        options.update(pool_size=CONNECTIONS, max_overflow=0)
     engine = create_async_engine(url, **options)
     if engine.dialect.name == "sqlite":
         event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
