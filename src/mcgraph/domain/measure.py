@@ -59,30 +59,26 @@ def _task_counts_statement() -> Select[Any]:
     )
 
 
-def _labour_statement() -> Select[Any]:
-    return (
-        select(
-            TimeEntry.project_id,
-            func.sum(cast(TimeEntry.minutes, Float) * cast(func.coalesce(ProjectMember.hourly_rate, 0), Float) / 60.0),
-        )
+def _costs_statement() -> Select[Any]:
+    """Per project: its labour (time entries times the member's hourly rate) and its cost
+    entries, as two sums in one statement (each NULL when there is nothing to sum)."""
+    labour = (
+        select(func.sum(cast(TimeEntry.minutes, Float) * cast(func.coalesce(ProjectMember.hourly_rate, 0), Float) / 60.0))
         .join(
             ProjectMember,
             and_(ProjectMember.project_id == TimeEntry.project_id, ProjectMember.user_id == TimeEntry.user_id),
         )
-        .where(TimeEntry.project_id.in_(bindparam("project_ids", expanding=True)))
-        .group_by(TimeEntry.project_id)
+        .where(TimeEntry.project_id == Project.id)
+        .scalar_subquery()
     )
+    other = select(func.sum(CostEntry.amount)).where(CostEntry.project_id == Project.id).scalar_subquery()
+    return select(Project.id, labour, other).where(Project.id.in_(bindparam("project_ids", expanding=True)))
 
 
 # Built once, their values bound per call: building them took milliseconds, on every
 # refresh of a project's health (each change to one of its tasks).
 TASK_COUNTS = _task_counts_statement()
-LABOUR = _labour_statement()
-OTHER_COSTS = (
-    select(CostEntry.project_id, func.sum(CostEntry.amount))
-    .where(CostEntry.project_id.in_(bindparam("project_ids", expanding=True)))
-    .group_by(CostEntry.project_id)
-)
+COSTS = _costs_statement()
 
 # The forecast's tasks with the links that lead to each (a link between two tasks of the
 # project, as the schedule keeps: found by its successor as well as by its predecessor).
@@ -109,14 +105,18 @@ async def task_counts(session: AsyncSession, project_ids: Sequence[int], today: 
 
 
 async def actual_costs(session: AsyncSession, project_ids: Sequence[int]) -> dict[int, Decimal]:
-    """Time entries times the member's hourly rate, plus cost entries, per project."""
-    ids = {"project_ids": list(project_ids)}
-    costs: dict[int, Decimal] = defaultdict(lambda: Decimal(0))
-    for project_id, amount in await session.execute(LABOUR, ids):
-        costs[project_id] += Decimal(str(round(amount or 0, 2)))
-    for project_id, amount in await session.execute(OTHER_COSTS, ids):
-        costs[project_id] += Decimal(amount or 0)
-    return dict(costs)
+    """Time entries times the member's hourly rate, plus cost entries, per project (those with either)."""
+    costs: dict[int, Decimal] = {}
+    for project_id, labour, other in await session.execute(COSTS, {"project_ids": list(project_ids)}):
+        if labour is None and other is None:
+            continue
+        total = Decimal(0)
+        if labour is not None:
+            total += Decimal(str(round(labour, 2)))
+        if other is not None:
+            total += Decimal(other)
+        costs[project_id] = total
+    return costs
 
 
 async def schedule_links(session: AsyncSession, project_ids: Sequence[int]) -> dict[int, list[ScheduleLink]]:
