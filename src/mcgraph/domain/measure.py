@@ -81,10 +81,12 @@ TASK_COUNTS = _task_counts_statement()
 COSTS = _costs_statement()
 
 # The forecast's tasks with the links that lead to each (a link between two tasks of the
-# project, as the schedule keeps: found by its successor as well as by its predecessor).
+# project, as the schedule keeps: found by its successor as well as by its predecessor),
+# and what the task counts need, so that a project with a target end is measured in one
+# statement instead of two.
 FORECAST_ROWS = (
     select(
-        Task.id, Task.project_id, Task.estimate_hours, Task.state_category,
+        Task.id, Task.project_id, Task.estimate_hours, Task.state_category, Task.parent_id, Task.due_date,
         Dependency.predecessor_id, Dependency.type, Dependency.lag_days,
     )
     .outerjoin(Dependency, Dependency.successor_id == Task.id)
@@ -152,26 +154,33 @@ async def project_plans(
 
 async def forecast_ends(
     session: AsyncSession, projects: Sequence[Project], today: date, hours_per_day: float
-) -> dict[int, date]:
-    """When each project's remaining work ends, by the critical path of its open tasks."""
+) -> tuple[dict[int, date], dict[int, TaskCounts]]:
+    """When each project's remaining work ends, by the critical path of its open tasks;
+    and, from the same rows, each project's task counts (as :func:`task_counts` makes them)."""
     ids = [p.id for p in projects]
     if not ids:
-        return {}
+        return {}, {}
     tasks: dict[int, list[ScheduleTask]] = defaultdict(list)
     links: dict[int, list[ScheduleLink]] = defaultdict(list)
+    facts: dict[int, list[tuple[int, float, bool, bool]]] = defaultdict(list)  # (task, estimate, done, overdue)
+    parents: set[int] = set()
     open_projects: set[int] = set()
     seen: set[int] = set()
     # a task's row once per link that leads to it (or once, without one): one statement
-    for task_id, project_id, hours, category, predecessor, kind, lag in await session.execute(FORECAST_ROWS, {"project_ids": ids}):
+    rows = await session.execute(FORECAST_ROWS, {"project_ids": ids})
+    for task_id, project_id, hours, category, parent_id, due, predecessor, kind, lag in rows:
         if predecessor is not None:
             links[project_id].append(ScheduleLink(predecessor, task_id, kind, lag))
         if task_id in seen:
             continue
         seen.add(task_id)
-        remaining = 0.0 if category == DONE else (hours or 0.0) / hours_per_day
-        if category != DONE:
+        done = category == DONE
+        if parent_id is not None:
+            parents.add(parent_id)
+        facts[project_id].append((task_id, float(hours or 0.0), done, not done and due is not None and due < today))
+        if not done:
             open_projects.add(project_id)
-        tasks[project_id].append(ScheduleTask(task_id, remaining))
+        tasks[project_id].append(ScheduleTask(task_id, 0.0 if done else (hours or 0.0) / hours_per_day))
     ends: dict[int, date] = {}
     for project in projects:
         if project.id not in open_projects:
@@ -179,16 +188,33 @@ async def forecast_ends(
         finish = schedule_finish(tasks[project.id], links[project.id])
         origin = max(today, project.start_date) if project.start_date else today
         ends[project.id] = origin + timedelta(days=math.ceil(finish - 1e-9))
-    return ends
+    return ends, {project_id: _counts(rows, parents) for project_id, rows in facts.items()}
+
+
+def _counts(tasks: list[tuple[int, float, bool, bool]], parents: set[int]) -> TaskCounts:
+    """Counts over the leaf tasks (those no task names as its parent)."""
+    leaves = [t for t in tasks if t[0] not in parents]
+    done = sum(1 for t in leaves if t[2])
+    return TaskCounts(
+        total=len(leaves),
+        done=done,
+        open=len(leaves) - done,
+        overdue=sum(1 for t in leaves if t[3]),
+        estimate_total=sum(t[1] for t in leaves),
+        estimate_done=sum(t[1] for t in leaves if t[2]),
+    )
 
 
 async def project_facts(
     session: AsyncSession, projects: Sequence[Project], today: date, hours_per_day: float
 ) -> dict[int, tuple[ProjectFacts, TaskCounts]]:
     ids = [p.id for p in projects]
-    counts = await task_counts(session, ids, today)
+    dated = [p for p in projects if p.target_end_date]
+    forecasts, counts = await forecast_ends(session, dated, today, hours_per_day)
+    undated = [p.id for p in projects if not p.target_end_date]
+    if undated:
+        counts.update(await task_counts(session, undated, today))
     costs = await actual_costs(session, ids)
-    forecasts = await forecast_ends(session, [p for p in projects if p.target_end_date], today, hours_per_day)
     facts = {}
     for project in projects:
         c = counts.get(project.id, TaskCounts())
