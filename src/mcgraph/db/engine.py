@@ -154,11 +154,11 @@ def _forget_events(session: Any) -> None:
 
 def _create_engine(url: str, *, echo: bool, autocommit: bool = False) -> AsyncEngine:
     options: dict[str, Any] = {"echo": echo}
+    # PostgreSQL's pools are fixed: a connection past the pool's size (SQLAlchemy's overflow)
+    # is closed when it comes back, so a load above the size opened and closed a connection
+    # for most requests; now a request waits the moment it takes for one to come back.
     if url.startswith("sqlite"):
         options["connect_args"] = {"timeout": 30}
-    # Fixed pools: a connection past the pool's size (SQLAlchemy's overflow) is closed when
-    # it comes back, so a load above the size opened and closed a PostgreSQL connection for
-    # most requests; now a request waits the moment it takes for one to come back instead.
     elif autocommit:
         options.update(pool_size=AUTOCOMMIT_CONNECTIONS, max_overflow=0, isolation_level="AUTOCOMMIT")
     else:

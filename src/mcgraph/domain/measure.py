@@ -188,7 +188,7 @@ async def forecast_ends(
         finish = schedule_finish(tasks[project.id], links[project.id])
         origin = max(today, project.start_date) if project.start_date else today
         ends[project.id] = origin + timedelta(days=math.ceil(finish - 1e-9))
-    return ends, {project_id: _counts(rows, parents) for project_id, rows in facts.items()}
+    return ends, {project_id: _counts(measured, parents) for project_id, measured in facts.items()}
 
 
 def _counts(tasks: list[tuple[int, float, bool, bool]], parents: set[int]) -> TaskCounts:
