@@ -63,6 +63,7 @@ class Settings(BaseSettings):
     automation_max_depth: int = Field(default=5, ge=1, le=50, description="How long a chain of automations (one triggering the next) may grow.")
     automation_sweep_seconds: float = Field(default=15.0, ge=0, description="How often runs left queued or due for a retry are sent again; 0: off.")
     automation_stuck_seconds: float = Field(default=300.0, gt=0, description="A run RUNNING this long is taken for abandoned by a dead worker and tried again.")
+    expression_max_steps: int = Field(default=250_000, ge=1_000, description="Steps one evaluation of an automation rule may take: its condition and all its templates together (a step is about a microsecond of CPU); past it the evaluation stops with EXPRESSION_TOO_COSTLY, and a rule whose worst case is over it is refused when saved.")
     shutdown_seconds: float = Field(default=30.0, gt=0, description="How long a stopping process lets in-flight requests and running automations finish before it cuts them short.")
     worker_threads: int = Field(default=2, ge=1, le=64, description="Worker threads of the in-process broker and of each `mcgraph worker`.")
     webhook_allow: CommaList = Field(default_factory=list, description="Hosts, addresses or networks webhooks may reach although not public.")

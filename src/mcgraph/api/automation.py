@@ -357,7 +357,7 @@ class AutomationQuery:
         if rule is None or event is None:
             raise NotFound("No such rule or event.")
         async with info.context.read() as session:
-            result = await automations.dry_run(session, rule, event, info.context.runtime.plugins)
+            result = await automations.dry_run(session, rule, event, info.context.runtime.plugins, info.context.runtime.settings)
         return AutomationDryRun(matches=result.matches, reasons=result.reasons, actions=result.actions)
 
 

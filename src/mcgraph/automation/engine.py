@@ -21,6 +21,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -34,6 +35,7 @@ from mcgraph.automation import deliveries  # noqa: F401 - installs the webhook s
 from mcgraph.db import versions
 from mcgraph.db.models import AutomationRule, AutomationRun, AutomationRunState, Event
 from mcgraph.domain.automation_actions import ActionFailed, outside_part, perform
+from mcgraph.domain import expressions
 from mcgraph.domain.automations import holds, listens_to, names_for
 from mcgraph.domain.errors import RequestError, UserError
 from mcgraph.logs import get_logger
@@ -127,6 +129,17 @@ class Outcome:
 async def execute(runtime: Runtime, run_id: int, organization_id: int | None = None) -> Outcome | None:
     """Run an automation run's remaining actions; None when it was not this worker's to run.
 
+    The condition and every template of the actions share one budget of
+    ``MCGRAPH_EXPRESSION_MAX_STEPS``; a run past it is DEAD, its error starting with
+    EXPRESSION_TOO_COSTLY. The condition is checked off the event loop.
+    """
+    with expressions.metered(expressions.Budget(runtime.settings.expression_max_steps)):
+        return await _execute(runtime, run_id, organization_id)
+
+
+async def _execute(runtime: Runtime, run_id: int, organization_id: int | None) -> Outcome | None:
+    """:func:`execute`, inside its budget.
+
     The first transaction claims the run, checks its condition and runs its first action
     not yet done, finishing the run too when that was the last: a rule of one action
     is one transaction. Each further action has a transaction of its own (the last one
@@ -155,8 +168,10 @@ async def execute(runtime: Runtime, run_id: int, organization_id: int | None = N
             ).one()
             names = await names_for(unit.session, event, rule)
             try:
-                if rule.condition and not holds((), rule.condition, names, runtime.plugins):
+                if rule.condition and not await asyncio.to_thread(holds, (), rule.condition, names, runtime.plugins):
                     return _end(runtime, run, AutomationRunState.SKIPPED, None)
+            except expressions.TooCostly as error:
+                return _end(runtime, run, AutomationRunState.DEAD, f"{_message(error)} (in the condition)")
             except Exception as error:  # noqa: BLE001
                 return _end(runtime, run, AutomationRunState.DEAD, f"The condition could not be checked: {error}")
             done = {r["index"] for r in run.results if r.get("status") == "done"}
@@ -224,6 +239,8 @@ def _end(runtime: Runtime, run: AutomationRun, state: AutomationRunState, error:
 def _message(error: Exception) -> str:
     if isinstance(error, UserError):
         return "; ".join(p.message for p in error.problems)
+    if isinstance(error, expressions.TooCostly):
+        return f"{error.code}: {error.message}"
     return getattr(error, "message", str(error))
 
 

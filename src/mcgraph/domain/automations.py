@@ -25,6 +25,7 @@ Rules are validated when saved: every problem is a userError naming its field.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
@@ -40,6 +41,7 @@ from mcgraph.domain.errors import NotFound, Problems, UserError, UserErrorCode
 from mcgraph.domain.projects import check_version
 from mcgraph.domain.unit import Unit, changed
 from mcgraph.plugins.manager import Plugins
+from mcgraph.settings import Settings
 
 SCHEDULED_EVENT = "automation.scheduled"
 OVERDUE_EVENT = "task.overdue"
@@ -97,9 +99,11 @@ def trigger_filter(spec: RuleSpec) -> list[dict[str, Any]]:
     return conditions
 
 
-def check_spec(spec: RuleSpec, problems: Problems, plugins: Plugins) -> None:
-    """Add a problem for everything wrong with ``spec``."""
+def check_spec(spec: RuleSpec, problems: Problems, plugins: Plugins, max_steps: int = expressions.MAX_STEPS) -> None:
+    """Add a problem for everything wrong with ``spec``, including a worst case over ``max_steps``."""
     from mcgraph.domain.automation_actions import check_actions
+
+    worst: dict[str, int] = {}  # the most steps each part can take, by field
 
     if not spec.name.strip() or len(spec.name) > NAME_LENGTH:
         problems.add("name", f"A rule's name is 1 to {NAME_LENGTH} characters.", UserErrorCode.INVALID)
@@ -113,12 +117,12 @@ def check_spec(spec: RuleSpec, problems: Problems, plugins: Plugins) -> None:
         except CronError as error:
             problems.add(["trigger", "cron"], str(error), UserErrorCode.INVALID)
     try:
-        expressions.structured(trigger_filter(spec))
+        worst["trigger.filter"] = expressions.structured(trigger_filter(spec)).worst_steps()
     except expressions.ExpressionError as error:
         problems.add(["trigger", "filter"], error.message, UserErrorCode.BAD_EXPRESSION)
     if spec.condition.strip():
         try:
-            expressions.parse(spec.condition, functions_of(plugins))
+            worst["condition"] = expressions.parse(spec.condition, functions_of(plugins)).worst_steps()
         except expressions.ExpressionError as error:
             problems.add("condition", f"{error.message} (at {error.position})", UserErrorCode.BAD_EXPRESSION)
     if not spec.actions:
@@ -127,11 +131,47 @@ def check_spec(spec: RuleSpec, problems: Problems, plugins: Plugins) -> None:
         problems.add("actions", f"A rule has at most {MAX_ACTIONS} actions.", UserErrorCode.INVALID)
     else:
         check_actions(spec.actions, problems, plugins)
+        for index, action in enumerate(spec.actions):
+            worst[f"actions.{index}.params"] = _template_steps(action)
+    _check_cost(worst, problems, max_steps)
+
+
+def _template_steps(action: Mapping[str, Any]) -> int:
+    """The most steps an action's templates can take: every string param (and string value of an
+    object param) read as a template, as the actions render them; one that does not parse counts
+    nothing here (it is refused as a BAD_EXPRESSION when it is a template)."""
+    params = action.get("params")
+    if not isinstance(params, Mapping):
+        return 0
+    texts = [value for value in params.values() if isinstance(value, str)]
+    texts += [item for value in params.values() if isinstance(value, Mapping) for item in value.values() if isinstance(item, str)]
+    steps = 0
+    for text in texts:
+        try:
+            steps += expressions.parse_template(text).worst_steps()
+        except expressions.ExpressionError:
+            pass
+    return steps
+
+
+def _check_cost(worst: Mapping[str, int], problems: Problems, max_steps: int) -> None:
+    """Refuse a rule whose condition and templates together can take more than ``max_steps``."""
+    total = sum(worst.values())
+    if total <= max_steps:
+        return
+    costliest = max(worst, key=lambda name: worst[name])
+    problems.add(
+        costliest.split("."),
+        f"One evaluation of this rule (its filter, condition and templates together) could take {total:,} steps, "
+        f"over the limit of {max_steps:,} (MCGRAPH_EXPRESSION_MAX_STEPS); {costliest} alone could take {worst[costliest]:,}. "
+        "Call matches() fewer times or with simpler patterns (each unbounded repetition multiplies its cost), or use fewer placeholders.",
+        UserErrorCode.EXPRESSION_TOO_COSTLY,
+    )
 
 
 async def create_rule(unit: Unit, spec: RuleSpec) -> AutomationRule:
     problems = Problems()
-    check_spec(spec, problems, unit.plugins)
+    check_spec(spec, problems, unit.plugins, unit.settings.expression_max_steps)
     await _check_unique(unit, problems, spec.name)
     await _check_process(unit, problems, spec.process_id)
     problems.raise_any()
@@ -152,7 +192,7 @@ async def update_rule(unit: Unit, rule_id: int, expected_version: int | None, sp
     rule = await get_rule(unit, rule_id)
     check_version(rule, expected_version)
     problems = Problems()
-    check_spec(spec, problems, unit.plugins)
+    check_spec(spec, problems, unit.plugins, unit.settings.expression_max_steps)
     if spec.name.strip() != rule.name:
         await _check_unique(unit, problems, spec.name)
     await _check_process(unit, problems, spec.process_id)
@@ -348,24 +388,43 @@ class DryRun:
     actions: list[str]
 
 
-async def dry_run(session: Any, rule: AutomationRule, event: Event, plugins: Plugins) -> DryRun:
-    """What the rule would do for the event, now, without doing it."""
-    from mcgraph.domain.automation_actions import describe
+async def dry_run(session: Any, rule: AutomationRule, event: Event, plugins: Plugins, settings: Settings | None = None) -> DryRun:
+    """What the rule would do for the event, now, without doing it.
 
+    The filter, condition and templates are evaluated off the event loop, on one budget:
+    ``MCGRAPH_EXPRESSION_MAX_STEPS`` steps, and no longer than ``MCGRAPH_MAX_EXECUTION_SECONDS``
+    (the request's own limit); past it, :class:`~mcgraph.domain.expressions.TooCostly`.
+    """
     reasons: list[str] = []
     if not listens_to(rule, event):
         reasons.append(f"The rule listens to {rule.event_type!r}, not {event.type!r}.")
     if not rule.enabled:
         reasons.append("The rule is disabled.")
     names = await names_for(session, event, rule)
-    if rule.trigger_filter and not holds(rule.trigger_filter, "", names):
-        reasons.append("The trigger's filter does not hold for this event.")
-    if rule.condition and not holds((), rule.condition, names, plugins):
-        reasons.append(f"The condition does not hold: {rule.condition}")
-    actions = []
-    for action in rule.actions:
-        try:
-            actions.append(describe(action, names, plugins))
-        except Exception as error:  # noqa: BLE001 - a dry run reports, it does not fail
-            actions.append(f"{action.get('type')}: cannot be prepared ({error})")
-    return DryRun(not reasons, reasons, actions)
+    budget = expressions.Budget(settings.expression_max_steps, seconds=settings.max_execution_seconds or None) if settings else expressions.Budget()
+    rule_parts = (list(rule.trigger_filter or ()), rule.condition, [dict(action) for action in rule.actions])
+    more, actions = await asyncio.to_thread(_dry_evaluation, *rule_parts, names, plugins, budget)
+    return DryRun(not reasons and not more, reasons + more, actions)
+
+
+def _dry_evaluation(
+    conditions: list[dict[str, Any]], condition: str, actions: list[dict[str, Any]], names: Mapping[str, Any], plugins: Plugins, budget: expressions.Budget
+) -> tuple[list[str], list[str]]:
+    """A dry run's reasons not to act and its actions described, all charged to ``budget``."""
+    from mcgraph.domain.automation_actions import describe
+
+    reasons: list[str] = []
+    described: list[str] = []
+    with expressions.metered(budget):
+        if conditions and not holds(conditions, "", names):
+            reasons.append("The trigger's filter does not hold for this event.")
+        if condition and not holds((), condition, names, plugins):
+            reasons.append(f"The condition does not hold: {condition}")
+        for action in actions:
+            try:
+                described.append(describe(action, names, plugins))
+            except expressions.TooCostly:
+                raise
+            except Exception as error:  # noqa: BLE001 - a dry run reports, it does not fail
+                described.append(f"{action.get('type')}: cannot be prepared ({error})")
+    return reasons, described

@@ -69,9 +69,21 @@ Templates
 Limits
     An expression is at most 2,000 characters and nests at most 32 levels (brackets,
     calls and unary operators); a list literal has at most 100 items; a template is at
-    most 10,000 characters. Strings the language builds (``+``, ``lower``, ``upper``,
-    rendered templates) are cut at 10,000 characters. There are no loops, so evaluating
-    an expression takes time proportional to its length and the data it reads.
+    most 10,000 characters with at most 100 placeholders. Strings the language builds
+    (``+``, ``lower``, ``upper``, rendered templates) are cut at 10,000 characters.
+
+Cost
+    Evaluation is metered by a :class:`Budget` of steps, one for a whole evaluation: a
+    rule's condition and every template of every action share one (see
+    :func:`metered`), whatever the number of calls. Each node evaluated is a step; a
+    function call, a comparison, a ``+`` of strings and a rendered placeholder are a
+    step more per 100 characters or items of the values they handle; ``matches`` is a
+    step per 100 of its estimated work: the ways its pattern can match a text of the
+    input's length (see below), plus that length. Past the budget (:data:`MAX_STEPS`
+    by default, or past its time limit) the evaluation stops with :class:`TooCostly`,
+    code ``EXPRESSION_TOO_COSTLY``. :meth:`Expression.worst_steps` and
+    :meth:`Template.worst_steps` bound the steps before any data is read (every node
+    and every ``matches`` at its longest input), so a rule can be refused when saved.
 """
 
 from __future__ import annotations
@@ -79,13 +91,17 @@ from __future__ import annotations
 import json
 import math
 import re
+import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from decimal import Decimal
 from functools import lru_cache
 from typing import Any
+
+from mcgraph.domain.errors import ErrorCode, RequestError
 
 MAX_SOURCE_LENGTH = 2_000
 MAX_DEPTH = 32
@@ -98,6 +114,13 @@ MAX_MATCH_INPUT = 1_000
 # The most ways a ``matches`` pattern may have to match a MAX_MATCH_INPUT-long text
 # (an estimate: each unbounded repetition counts MAX_MATCH_INPUT ways).
 MAX_PATTERN_WAYS = 10**7
+MAX_PLACEHOLDERS = 100
+# The steps one evaluation may take (MCGRAPH_EXPRESSION_MAX_STEPS). A step is about a
+# microsecond of CPU (a node evaluated; 100 ways a pattern tries), so a fraction of a second.
+MAX_STEPS = 250_000
+# Characters or items of data handled, and ways a pattern may try, that one step stands for.
+SIZE_PER_STEP = 100
+WAYS_PER_STEP = 100
 
 KEYWORDS = frozenset({"and", "or", "not", "in", "true", "false", "null"})
 _CONSTANTS = {"true": True, "false": False, "null": None}
@@ -120,6 +143,70 @@ class ExpressionError(ValueError):
 
 def _error(what: str, position: int) -> ExpressionError:
     return ExpressionError(f"{what} at {position}", position)
+
+
+class TooCostly(RequestError):
+    """An evaluation ran out of its budget; no retry can mend it, only a cheaper rule."""
+
+    code = ErrorCode.EXPRESSION_TOO_COSTLY
+
+
+class Budget:
+    """The steps (and, with ``seconds``, the time) an evaluation may still take.
+
+    One budget is shared by everything evaluated while it is :func:`metered`, so a rule
+    pays for its condition and all its templates together, not per call.
+    """
+
+    __slots__ = ("limit", "left", "deadline", "_check_at")
+
+    def __init__(self, steps: int = MAX_STEPS, *, seconds: float | None = None) -> None:
+        self.limit = steps
+        self.left = steps
+        self.deadline = time.monotonic() + seconds if seconds else None
+        self._check_at = steps
+
+    @property
+    def used(self) -> int:
+        return self.limit - self.left
+
+    def charge(self, steps: int = 1) -> None:
+        """Take ``steps``; :class:`TooCostly` once the budget or its time is spent."""
+        self.left -= steps
+        if self.left < 0:
+            raise TooCostly(
+                f"The expressions would take more than {self.limit:,} steps (MCGRAPH_EXPRESSION_MAX_STEPS) "
+                "and were stopped: call matches() less often or on shorter text, or simplify the templates."
+            )
+        if self.deadline is not None and self.left <= self._check_at:
+            self._check_at = self.left - 1_000  # the clock is read every thousand steps
+            if time.monotonic() > self.deadline:
+                raise TooCostly(f"The expressions were stopped after {self.used:,} steps: they ran past their time limit.")
+
+
+_metered: ContextVar[Budget | None] = ContextVar("mcgraph_expression_budget", default=None)
+
+
+@contextmanager
+def metered(budget: Budget) -> Iterator[Budget]:
+    """Charge every evaluation made inside the block (in this task or thread) to ``budget``."""
+    token = _metered.set(budget)
+    try:
+        yield budget
+    finally:
+        _metered.reset(token)
+
+
+def _budget(budget: Budget | None) -> Budget:
+    """``budget``, else the one being :func:`metered`, else a fresh one for this call alone."""
+    return budget or _metered.get() or Budget()
+
+
+def _size(value: Any) -> int:
+    """How much data ``value`` is, for the cost model: characters of a string, items of a list or object."""
+    if isinstance(value, str) or _is_list(value) or isinstance(value, Mapping):
+        return len(value)
+    return 0
 
 
 # --- tokens ---
@@ -435,12 +522,26 @@ def _coalesce(*values: Any) -> Any:
     return next((value for value in values if value is not None), None)
 
 
+def _data_steps(*arguments: Any) -> int:
+    """The steps a call costs beyond its node: one per SIZE_PER_STEP characters or items it is given."""
+    return sum(_size(argument) for argument in arguments) // SIZE_PER_STEP
+
+
+def _matches_steps(text: Any, pattern: Any) -> int:
+    """The steps ``matches(text, pattern)`` costs: its pattern's estimated work on a text that long."""
+    if not (isinstance(text, str) and isinstance(pattern, str)) or len(text) > MAX_MATCH_INPUT:
+        return 0  # no matching is done
+    return _match_work(pattern, len(text)) // WAYS_PER_STEP
+
+
 @dataclass(frozen=True, slots=True)
 class _Function:
     minimum: int
     maximum: int | None
     call: Callable[..., Any]
     usage: str
+    # the steps a call costs beyond its node, from its argument values
+    steps: Callable[..., int] = _data_steps
 
 
 FUNCTIONS: Mapping[str, _Function] = {
@@ -450,7 +551,7 @@ FUNCTIONS: Mapping[str, _Function] = {
     "startswith": _Function(2, 2, _startswith, "startswith(text, prefix)"),
     "endswith": _Function(2, 2, _endswith, "endswith(text, suffix)"),
     "contains": _Function(2, 2, _contains, "contains(haystack, needle)"),
-    "matches": _Function(2, 2, _matches, "matches(text, pattern)"),
+    "matches": _Function(2, 2, _matches, "matches(text, pattern)", _matches_steps),
     "days_between": _Function(2, 2, _days_between, "days_between(start, end)"),
     "coalesce": _Function(1, None, _coalesce, "coalesce(value, ...)"),
 }
@@ -485,14 +586,39 @@ def _pattern_problem(pattern: str) -> str | None:
     return None
 
 
+def _match_work(pattern: str, length: int) -> int:
+    """The work of matching ``pattern`` to a text of ``length`` characters, in ways tried.
+
+    The pattern's scan (its length) plus the ways it can split such a text, estimated
+    for the next power of two at or above ``length`` (at most MAX_MATCH_INPUT), so that
+    the estimates cached stay few. A refused pattern is only scanned.
+    """
+    if _compile_pattern(pattern) is None:
+        return len(pattern)
+    bound = min(1 << max(length - 1, 0).bit_length(), MAX_MATCH_INPUT)
+    return len(pattern) + length + _pattern_ways(pattern, bound)
+
+
+@lru_cache(maxsize=1024)
+def _pattern_ways(pattern: str, length: int) -> int:
+    """How many ways an accepted ``pattern`` can split a text of ``length`` characters (an estimate)."""
+    scan = _PatternScan(pattern, length)
+    scan.problem()
+    return scan.groups[0].close()
+
+
 def _times(left: int, right: int) -> int:
     return min(left * right, MAX_PATTERN_WAYS + 1)
 
 
 class _Ways:
-    """The number of ways one group of a pattern can match, built atom by atom."""
+    """The number of ways one group of a pattern can match, built atom by atom.
 
-    def __init__(self) -> None:
+    ``limit`` is the length of the text: an unbounded repetition counts that many ways.
+    """
+
+    def __init__(self, limit: int = MAX_MATCH_INPUT) -> None:
+        self.limit = limit
         self.total = 0  # the ways of the alternatives already closed by '|'
         self.done = 1  # the ways of the current alternative's atoms, except the last
         self.last = 1  # the ways of the last atom, which a quantifier multiplies
@@ -503,7 +629,7 @@ class _Ways:
 
     def repeat(self, low: int, high: int | None) -> None:
         """Apply ``{low,high}`` to the last atom: the sum of its ways to the k-th power."""
-        high = MAX_MATCH_INPUT if high is None else min(high, MAX_MATCH_INPUT)
+        high = self.limit if high is None else min(high, self.limit)
         low = min(low, high)
         if self.last == 1:
             self.last = high - low + 1
@@ -534,10 +660,11 @@ class _PatternScan:
     ``re`` reads as possible future set syntax.
     """
 
-    def __init__(self, pattern: str) -> None:
+    def __init__(self, pattern: str, limit: int = MAX_MATCH_INPUT) -> None:
         self.pattern = pattern
+        self.limit = limit
         self.index = 0
-        self.groups = [_Ways()]
+        self.groups = [_Ways(limit)]
 
     def problem(self) -> str | None:
         while self.index < len(self.pattern):
@@ -635,7 +762,7 @@ class _PatternScan:
         return self.open(flags.end() + 1)
 
     def open(self, body: int) -> None:
-        self.groups.append(_Ways())
+        self.groups.append(_Ways(self.limit))
         self.index = body
         return None
 
@@ -651,7 +778,8 @@ class Node:
 
     __slots__ = ()
 
-    def evaluate(self, context: Mapping[str, Any]) -> Any:
+    def evaluate(self, context: Mapping[str, Any], budget: Budget) -> Any:
+        """The node's value in ``context``; each node evaluated is a step of ``budget``."""
         raise NotImplementedError
 
     def children(self) -> tuple[Node, ...]:
@@ -674,7 +802,8 @@ def _wrap(node: Node, minimum: int) -> str:
 class Literal(Node):
     value: None | bool | int | float | str
 
-    def evaluate(self, context: Mapping[str, Any]) -> Any:
+    def evaluate(self, context: Mapping[str, Any], budget: Budget) -> Any:
+        budget.charge()
         return self.value
 
     def precedence(self) -> int:
@@ -695,7 +824,8 @@ class Literal(Node):
 class Name(Node):
     name: str
 
-    def evaluate(self, context: Mapping[str, Any]) -> Any:
+    def evaluate(self, context: Mapping[str, Any], budget: Budget) -> Any:
+        budget.charge()
         return context.get(self.name) if isinstance(context, Mapping) else None
 
     def to_source(self) -> str:
@@ -706,8 +836,9 @@ class Name(Node):
 class ListLiteral(Node):
     items: tuple[Node, ...]
 
-    def evaluate(self, context: Mapping[str, Any]) -> Any:
-        return [item.evaluate(context) for item in self.items]
+    def evaluate(self, context: Mapping[str, Any], budget: Budget) -> Any:
+        budget.charge()
+        return [item.evaluate(context, budget) for item in self.items]
 
     def children(self) -> tuple[Node, ...]:
         return self.items
@@ -723,10 +854,11 @@ class Access(Node):
     target: Node
     steps: tuple[Node, ...]
 
-    def evaluate(self, context: Mapping[str, Any]) -> Any:
-        value = self.target.evaluate(context)
+    def evaluate(self, context: Mapping[str, Any], budget: Budget) -> Any:
+        budget.charge()
+        value = self.target.evaluate(context, budget)
         for step in self.steps:
-            value = _lookup(value, step.evaluate(context))
+            value = _lookup(value, step.evaluate(context, budget))
         return value
 
     def children(self) -> tuple[Node, ...]:
@@ -749,9 +881,12 @@ class Call(Node):
     # the function itself (a plugin's, or one of FUNCTIONS), looked up when parsed
     implementation: _Function | None = field(default=None, compare=False, repr=False)
 
-    def evaluate(self, context: Mapping[str, Any]) -> Any:
+    def evaluate(self, context: Mapping[str, Any], budget: Budget) -> Any:
+        budget.charge()
         function = self.implementation or FUNCTIONS[self.function]
-        return function.call(*(argument.evaluate(context) for argument in self.arguments))
+        values = [argument.evaluate(context, budget) for argument in self.arguments]
+        budget.charge(function.steps(*values))  # before the work it pays for
+        return function.call(*values)
 
     def children(self) -> tuple[Node, ...]:
         return self.arguments
@@ -764,8 +899,9 @@ class Call(Node):
 class Negate(Node):
     operand: Node
 
-    def evaluate(self, context: Mapping[str, Any]) -> Any:
-        value = self.operand.evaluate(context)
+    def evaluate(self, context: Mapping[str, Any], budget: Budget) -> Any:
+        budget.charge()
+        value = self.operand.evaluate(context, budget)
         return _number(-value) if _is_number(value) else None
 
     def children(self) -> tuple[Node, ...]:
@@ -785,10 +921,14 @@ class Arithmetic(Node):
     first: Node
     rest: tuple[tuple[str, Node], ...]
 
-    def evaluate(self, context: Mapping[str, Any]) -> Any:
-        value = self.first.evaluate(context)
+    def evaluate(self, context: Mapping[str, Any], budget: Budget) -> Any:
+        budget.charge()
+        value = self.first.evaluate(context, budget)
         for operator, operand in self.rest:
-            value = _arithmetic(operator, value, operand.evaluate(context))
+            right = operand.evaluate(context, budget)
+            if isinstance(value, str) and isinstance(right, str):
+                budget.charge(_data_steps(value, right))
+            value = _arithmetic(operator, value, right)
         return value
 
     def children(self) -> tuple[Node, ...]:
@@ -811,8 +951,10 @@ class Compare(Node):
     left: Node
     right: Node
 
-    def evaluate(self, context: Mapping[str, Any]) -> bool:
-        left, right = self.left.evaluate(context), self.right.evaluate(context)
+    def evaluate(self, context: Mapping[str, Any], budget: Budget) -> bool:
+        budget.charge()
+        left, right = self.left.evaluate(context, budget), self.right.evaluate(context, budget)
+        budget.charge(_data_steps(left, right))
         if self.operator == "==":
             return _equal(left, right)
         if self.operator == "!=":
@@ -837,8 +979,9 @@ class Compare(Node):
 class Not(Node):
     operand: Node
 
-    def evaluate(self, context: Mapping[str, Any]) -> bool:
-        return not _truthy(self.operand.evaluate(context))
+    def evaluate(self, context: Mapping[str, Any], budget: Budget) -> bool:
+        budget.charge()
+        return not _truthy(self.operand.evaluate(context, budget))
 
     def children(self) -> tuple[Node, ...]:
         return (self.operand,)
@@ -857,10 +1000,11 @@ class Logical(Node):
     operator: str  # "and" or "or"
     operands: tuple[Node, ...]
 
-    def evaluate(self, context: Mapping[str, Any]) -> bool:
+    def evaluate(self, context: Mapping[str, Any], budget: Budget) -> bool:
+        budget.charge()
         stop = self.operator == "or"  # the truth value that decides the result
         for operand in self.operands:
-            if _truthy(operand.evaluate(context)) is stop:
+            if _truthy(operand.evaluate(context, budget)) is stop:
                 return stop
         return not stop
 
@@ -1135,13 +1279,23 @@ class Expression:
     source: str
     root: Node
 
-    def evaluate(self, context: Mapping[str, Any]) -> Any:
-        """The value of the expression where its names are the keys of ``context``."""
-        return self.root.evaluate(context)
+    def evaluate(self, context: Mapping[str, Any], budget: Budget | None = None) -> Any:
+        """The value of the expression where its names are the keys of ``context``.
 
-    def test(self, context: Mapping[str, Any]) -> bool:
+        Its steps are charged to ``budget``, else to the budget being :func:`metered`,
+        else to a fresh :class:`Budget` of its own; :class:`TooCostly` past it.
+        """
+        return self.root.evaluate(context, _budget(budget))
+
+    def test(self, context: Mapping[str, Any], budget: Budget | None = None) -> bool:
         """Whether the expression holds: its value is truthy (``null`` does not hold)."""
-        return _truthy(self.evaluate(context))
+        return _truthy(self.evaluate(context, budget))
+
+    def worst_steps(self) -> int:
+        """The most steps an evaluation can take, not counting the size of the data it reads:
+        every node, and every ``matches`` with the longest input (a pattern not written in
+        the expression counted as the costliest one accepted)."""
+        return _worst_steps(self.root)
 
     def names(self) -> frozenset[str]:
         """The context names the expression reads, e.g. ``{"event", "task"}``."""
@@ -1153,6 +1307,25 @@ class Expression:
                 found.add(node.name)
             pending.extend(node.children())
         return frozenset(found)
+
+
+def _worst_steps(root: Node) -> int:
+    total = 0
+    pending: list[Node] = [root]
+    while pending:
+        node = pending.pop()
+        total += 1
+        if isinstance(node, Call) and (node.implementation or FUNCTIONS[node.function]).steps is _matches_steps:
+            total += _worst_match_steps(node.arguments[1])
+        pending.extend(node.children())
+    return total
+
+
+def _worst_match_steps(pattern: Node) -> int:
+    """The most steps one ``matches`` with ``pattern`` can cost (any accepted pattern's, unless a literal)."""
+    if isinstance(pattern, Literal) and isinstance(pattern.value, str):
+        return _match_work(pattern.value, MAX_MATCH_INPUT) // WAYS_PER_STEP
+    return (MAX_PATTERN_LENGTH + MAX_MATCH_INPUT + MAX_PATTERN_WAYS) // WAYS_PER_STEP
 
 
 def parse(source: str, functions: Mapping[str, _Function] | None = None) -> Expression:
@@ -1292,12 +1465,18 @@ class Template:
     source: str
     parts: tuple[str | Expression, ...]
 
-    def render(self, context: Mapping[str, Any]) -> str:
-        """The text with each placeholder replaced by its value, at most MAX_STRING_LENGTH long."""
+    def render(self, context: Mapping[str, Any], budget: Budget | None = None) -> str:
+        """The text with each placeholder replaced by its value, at most MAX_STRING_LENGTH long.
+
+        Charged like :meth:`Expression.evaluate`, plus a step per part and per
+        SIZE_PER_STEP characters of text it makes.
+        """
+        budget = _budget(budget)
         pieces: list[str] = []
         length = 0
         for part in self.parts:
-            piece = part if isinstance(part, str) else _display(part.evaluate(context))
+            piece = part if isinstance(part, str) else _display(part.evaluate(context, budget))
+            budget.charge(1 + len(piece) // SIZE_PER_STEP)
             pieces.append(piece)
             length += len(piece)
             if length >= MAX_STRING_LENGTH:
@@ -1308,6 +1487,12 @@ class Template:
         """The context names the placeholders read."""
         return frozenset().union(*(part.names() for part in self.parts if isinstance(part, Expression)))
 
+    def worst_steps(self) -> int:
+        """The most steps a rendering can take, not counting the size of the values it reads."""
+        return sum(
+            1 + len(part) // SIZE_PER_STEP if isinstance(part, str) else 1 + part.worst_steps() for part in self.parts
+        )
+
 
 def parse_template(template: str) -> Template:
     """The template in ``template``; :class:`ExpressionError` positions are offsets in it."""
@@ -1315,7 +1500,11 @@ def parse_template(template: str) -> Template:
         raise _error(f"template longer than {MAX_TEMPLATE_LENGTH} characters", MAX_TEMPLATE_LENGTH)
     parts: list[str | Expression] = []
     index = 0
+    placeholders = 0
     while (opening := template.find("{{", index)) >= 0:
+        placeholders += 1
+        if placeholders > MAX_PLACEHOLDERS:
+            raise _error(f"a template has at most {MAX_PLACEHOLDERS} placeholders", opening)
         if opening > index:
             parts.append(template[index:opening])
         tokens, index = _tokenize(template, opening + 2, opening=opening)
@@ -1328,9 +1517,9 @@ def parse_template(template: str) -> Template:
     return Template(template, tuple(parts))
 
 
-def render(template: str, context: Mapping[str, Any]) -> str:
+def render(template: str, context: Mapping[str, Any], budget: Budget | None = None) -> str:
     """``template`` with its ``{{ expression }}`` placeholders filled from ``context``."""
-    return parse_template(template).render(context)
+    return parse_template(template).render(context, budget)
 
 
 def _display(value: Any) -> str:
