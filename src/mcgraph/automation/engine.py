@@ -34,8 +34,8 @@ from sqlalchemy.dialects import postgresql, sqlite
 from mcgraph.automation import deliveries  # noqa: F401 - installs the webhook sender
 from mcgraph.db import versions
 from mcgraph.db.models import AutomationRule, AutomationRun, AutomationRunState, Event
-from mcgraph.domain.automation_actions import ActionFailed, outside_part, perform
 from mcgraph.domain import expressions
+from mcgraph.domain.automation_actions import ActionFailed, outside_part, perform
 from mcgraph.domain.automations import holds, listens_to, names_for
 from mcgraph.domain.errors import RequestError, UserError
 from mcgraph.logs import get_logger
