@@ -10,6 +10,7 @@ from typing import Any
 from sqlalchemy import event, exc, text
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 
+from mcgraph.db import event_numbers as _event_numbers  # noqa: F401 - registers the numbering of new events
 from mcgraph.db import versions as _versions  # noqa: F401 - registers the data-version session hooks
 from mcgraph.db.scoping import OrgSession
 
