@@ -7,6 +7,8 @@ of events everybody else wrote in between.
 
 from __future__ import annotations
 
+import json
+
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import create_async_engine
 
@@ -103,11 +105,16 @@ async def test_the_migration_numbers_existing_events_per_organisation(tmp_path):
                 {"organization_id": org, "type": "task.created", "subject_type": "task", "subject_id": n, "data": "{}",
                  "occurred_at": "2026-01-01 00:00:00"} for n, org in enumerate(owners)
             ])
+            # a retry recorded the run's event by its id (globally the 3rd, organisation 2's 2nd)
+            await conn.execute(event.insert(), [{"organization_id": 2, "type": "automation_run.retried", "subject_type": "automation_run",
+                                                 "subject_id": 1, "data": '{"rule_id": 1, "event_id": 3}', "occurred_at": "2026-01-01 00:00:00"}])
         upgrade(url)
         async with engine.begin() as conn:
             rows = (await conn.execute(sa.text("SELECT organization_id, org_seq FROM event ORDER BY id"))).all()
-            assert rows == [(1, 1), (2, 1), (2, 2), (1, 2), (2, 3), (2, 4), (2, 5), (1, 3)]
+            assert rows == [(1, 1), (2, 1), (2, 2), (1, 2), (2, 3), (2, 4), (2, 5), (1, 3), (2, 6)]
             counters = dict((await conn.execute(sa.text("SELECT id, last_number FROM event_counter"))).all())
-            assert counters == {1: 3, 2: 5}
+            assert counters == {1: 3, 2: 6}
+            retried = (await conn.execute(sa.text("SELECT data FROM event WHERE type = 'automation_run.retried'"))).scalar_one()
+            assert json.loads(retried) == {"rule_id": 1, "event_id": 2}
     finally:
         await engine.dispose()

@@ -36,6 +36,7 @@ def upgrade() -> None:
         '(SELECT id, ROW_NUMBER() OVER (PARTITION BY organization_id ORDER BY id) AS n FROM event) AS numbered '
         'WHERE event.id = numbered.id'
     )
+    _renumber_retried_events()
     op.execute('INSERT INTO event_counter (id, last_number) SELECT organization_id, MAX(org_seq) FROM event GROUP BY organization_id')
     with op.batch_alter_table('event') as batch_op:
         batch_op.alter_column('org_seq', existing_type=sa.BigInteger(), nullable=False)
@@ -46,6 +47,18 @@ def upgrade() -> None:
         batch_op.drop_index('ix_event_project')
         batch_op.create_index('ix_event_subject', ['organization_id', 'subject_type', 'subject_id', 'org_seq'])
         batch_op.create_index('ix_event_project', ['organization_id', 'project_id', 'org_seq'])
+
+
+def _renumber_retried_events() -> None:
+    """``automation_run.retried`` recorded the retried run's event by id: by its number now."""
+    event = sa.table('event', sa.column('id', ID), sa.column('org_seq', sa.BigInteger()), sa.column('type', sa.String()), sa.column('data', sa.JSON()))
+    bind = op.get_bind()
+    retried = bind.execute(sa.select(event.c.id, event.c.data).where(event.c.type == 'automation_run.retried')).all()
+    for event_id, data in retried:
+        if not isinstance(data, dict) or data.get('event_id') is None:
+            continue
+        number = bind.execute(sa.select(event.c.org_seq).where(event.c.id == data['event_id'])).scalar()
+        bind.execute(sa.update(event).where(event.c.id == event_id).values(data={**data, 'event_id': number}))
 
 
 def downgrade() -> None:

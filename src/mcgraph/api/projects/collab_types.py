@@ -110,7 +110,7 @@ class Event(Node):
     occurred_at: datetime
     subject_type: str = strawberry.field(description="The kind of thing it happened to, e.g. `task`.")
 
-    @strawberry.field(description="The event's global id; it holds the event's number in the organisation's log.")
+    @strawberry.field(description="The object's global id: opaque, stable, usable with `node`; it counts the organisation's own events only.")
     def id(self, root: strawberry.Parent[m.Event]) -> strawberry.ID:
         return event_global_id(root)
 
