@@ -16,7 +16,8 @@ from mcgraph.api.relay import encode_id
 from mcgraph.db.migrate import upgrade
 from mcgraph.db.models import Role
 from tests.live import Http, open_socket
-from tests.project_helpers import create_project, create_task
+from tests.project_helpers import create_project, create_task, succeed
+from tests.test_automations import RETRY, agql, auto_app, create_rule, runs, settled  # noqa: F401 - agql, auto_app: fixtures
 from tests.test_subscriptions import create_project as live_project
 from tests.test_subscriptions import create_tasks as live_tasks
 
@@ -118,3 +119,37 @@ async def test_the_migration_numbers_existing_events_per_organisation(tmp_path):
             assert json.loads(retried) == {"rule_id": 1, "event_id": 2}
     finally:
         await engine.dispose()
+
+
+RAISE = "mutation($i: RaiseEventInput!) { raiseEvent(input: $i) { eventId userErrors { code } } }"
+
+
+async def test_automations_and_raised_events_name_events_by_the_organisations_numbers(agql, acme, globex):
+    """What a rule's templates and webhooks see, what ``raiseEvent`` answers and what a retry records."""
+    manager = acme[Role.MANAGER]
+    their_project = await create_project(agql, globex[Role.MANAGER], "WEB")
+    for n in range(OTHERS):  # globex's events come first: a number that counted them would be past 7
+        await create_task(agql, globex[Role.MANAGER], their_project["id"], f"Theirs {n}")
+    web = await create_project(agql, manager, "WEB")  # acme's event 1
+    await create_rule(agql, manager, name="Bad state", actions=[
+        {"type": "ADD_COMMENT", "params": {"body": "after event {{ event.id }}"}},
+        {"type": "SET_TASK_STATE", "params": {"state": "shipped"}},  # no such state: the run is DEAD
+    ])  # 2
+    task = await create_task(agql, manager, web["id"], "T")  # 3
+    await succeed(agql, "setTaskState", {"taskId": task["id"], "state": "in_progress"}, manager)  # 4
+    (run,) = await settled(agql, manager, 1)
+    assert run["state"] == "DEAD" and run["event"] == {"type": "task.state_changed", "cursor": "4"}
+    comments = "query($id: ID!) { node(id: $id) { ... on Task { comments(first: 5) { nodes { body } } } } }"
+    bodies = (await agql.data(comments, {"id": task["id"]}, token=manager))["node"]["comments"]["nodes"]
+    assert [c["body"] for c in bodies] == ["after event 4"]
+    assert [r["id"] for r in await runs(agql, manager, eventId=encode_id("Event", 4))] == [run["id"]]
+    assert await runs(agql, globex[Role.MANAGER], eventId=encode_id("Event", 4)) == []
+
+    assert (await agql.data(RETRY, {"id": run["id"]}, token=manager))["retryAutomationRun"]["userErrors"] == []
+    data = "query($after: String) { events(after: $after, types: [\"automation_run.retried\"]) { nodes { data } } }"
+    (recorded,) = (await agql.data(data, {"after": "4"}, token=manager))["events"]["nodes"]
+    assert recorded["data"]["event_id"] == 4
+
+    raised = (await agql.data(RAISE, {"i": {"name": "employee.hired", "payload": {}}}, token=manager))["raiseEvent"]
+    latest = (await agql.data(LATEST, token=manager))["latestEventCursor"]
+    assert raised["userErrors"] == [] and raised["eventId"] == encode_id("Event", int(latest))
