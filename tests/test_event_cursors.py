@@ -90,6 +90,21 @@ async def test_replay_after_interleaved_writes_returns_exactly_our_missed_events
             assert following["id"] == encode_id("Event", int(following["cursor"]))
 
 
+async def test_live_events_move_by_one_whatever_another_organisation_writes(live, acme, globex):
+    mine, theirs = acme[Role.MANAGER], globex[Role.MANAGER]
+    async with Http(live.url) as http, open_socket(live.url, acme[Role.VIEWER]) as sock:
+        web = await live_project(http, mine, "WEB")
+        rival = await live_project(http, theirs, "WEB")
+        await sock.subscribe(LIVE_EVENTS, {"after": None})  # live only
+        await live.listening(1)
+        await live_tasks(http, mine, web, 1, "Ours first")
+        await live_tasks(http, theirs, rival, OTHERS, "Theirs")
+        await live_tasks(http, mine, web, 1, "Ours next")
+        first, following = [r["events"] for r in await sock.results(2)]
+    assert int(following["cursor"]) == int(first["cursor"]) + 1
+    assert following["id"] == encode_id("Event", int(following["cursor"]))
+
+
 async def test_the_migration_numbers_existing_events_per_organisation(tmp_path):
     url = f"sqlite+aiosqlite:///{tmp_path / 'numbered.db'}"
     upgrade(url, "8b41f0c2d9e3")
