@@ -108,8 +108,9 @@ async def begin_write(session: AsyncSession) -> None:
     SQLite lets one writer in at a time; a transaction that read first and writes later
     would fail when another wrote in between, so writers take the write lock up front
     and wait their turn. On PostgreSQL, a session of one organisation takes that
-    organisation's advisory lock for the transaction: its writes, and so its event ids,
-    follow commit order, which lets a subscriber resume "after event N" without a gap.
+    organisation's advisory lock for the transaction: its writes follow commit order (its
+    events' numbers, which a subscriber resumes after, do in any case: see
+    :mod:`mcgraph.db.event_numbers`).
     Does nothing more once the session's transaction holds its lock.
     """
     connection = await session.connection(execution_options={WRITE: True})
