@@ -104,6 +104,7 @@ async def warm_up(gql: Any, *tokens: str) -> None:
 
 async def node_ids(database: Database, organization_id: int, per_type: int = 1) -> dict[str, list[str]]:
     """Global ids of up to ``per_type`` objects of each node type in one organisation (its members too)."""
+    from mcgraph.api.dataloaders import NODE_KEYS
     from mcgraph.api.relay import MODEL_OF_TYPE, encode_id
     from mcgraph.db.base import OrgScoped
     from mcgraph.db.models import Membership, User
@@ -111,8 +112,8 @@ async def node_ids(database: Database, organization_id: int, per_type: int = 1) 
     found: dict[str, list[str]] = {}
     async with database.session() as session:
         for type_name, model in MODEL_OF_TYPE.items():
-            if issubclass(model, OrgScoped):
-                stmt = select(model.id).where(model.organization_id == organization_id)
+            if issubclass(model, OrgScoped):  # the number the API puts in the id (an event's in its organisation's log)
+                stmt = select(NODE_KEYS.get(model, model.id)).where(model.organization_id == organization_id)
             elif model is User:
                 stmt = select(User.id).join(Membership).where(Membership.organization_id == organization_id)
             elif type_name == "Organization":

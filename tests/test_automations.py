@@ -275,11 +275,12 @@ async def test_a_dry_run_says_what_would_happen(agql, acme, database):
     )
     await create_task(agql, manager, web["id"], "Build")
     async with database.session() as session:
-        event_id = await session.scalar(select(m.Event.id).where(m.Event.type == "task.created"))
+        number = await session.scalar(select(m.Event.org_seq).where(m.Event.type == "task.created"))
     from mcgraph.api.relay import encode_id
 
     query = "query($r: ID!, $e: ID!) { dryRunAutomationRule(ruleId: $r, eventId: $e) { matches reasons actions } }"
-    result = (await agql.data(query, {"r": rule["id"], "e": encode_id("Event", event_id)}, token=acme[Role.VIEWER]))["dryRunAutomationRule"]
+    # an Event's global id holds its number in the organisation's log
+    result = (await agql.data(query, {"r": rule["id"], "e": encode_id("Event", number)}, token=acme[Role.VIEWER]))["dryRunAutomationRule"]
     assert result["matches"] is True and result["reasons"] == []
     assert result["actions"] == [f"create task 'Test Build' in project {pk(web['id'])}"]
     await settled(agql, manager, 1)

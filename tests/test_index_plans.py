@@ -10,9 +10,9 @@ import pytest
 from sqlalchemy import text
 from sqlalchemy.dialects import postgresql
 
-from mcgraph.db.models import Health, ProjectStatus, StateCategory
+from mcgraph.db.models import Event, Health, ProjectStatus, StateCategory
 from mcgraph.db.pagination import SortKey, Window, _order_by, _total
-from mcgraph.domain import queries
+from mcgraph.domain import history, queries
 
 TODAY = date(2026, 3, 2)
 
@@ -62,6 +62,13 @@ def _cases():
         yield f"tasks-where-{name}", "task", lambda q=query: (queries.task_select(1, q, TODAY), queries.task_order(queries.TaskOrder.RANK, False))
     for order in queries.TaskOrder:
         yield f"tasks-order-{order.name}", "task", lambda o=order: (queries.task_select(1, queries.TaskQuery(), TODAY), queries.task_order(o, False))
+
+    # an organisation's event log read after a cursor, and a project's and a task's history: by event number
+    by_number = [SortKey(Event.org_seq, unique=True)]
+    yield "events-after-cursor", "event", lambda: (history.event_log(1, after=5), by_number)
+    yield "events-of-a-subject", "event", lambda: (history.event_log(1, after=5, subject=("task", 1)), by_number)
+    yield "history-of-a-project", "event", lambda: (history.project_history(1).where(Event.project_id == 1), history.history_order())
+    yield "history-of-a-task", "event", lambda: (history.task_history(1).where(Event.subject_id == 1), history.history_order())
 
 
 CASES = list(_cases())

@@ -341,7 +341,9 @@ class AutomationQuery:
         if where and where.states:
             stmt = stmt.where(run.state.in_(where.states))
         if where and where.event_id:
-            stmt = stmt.where(run.event_id == pk_of(where.event_id, "Event", field="where.eventId"))
+            number = pk_of(where.event_id, "Event", field="where.eventId")  # the event's number in the organisation's log
+            event = select(m.Event.id).where(m.Event.organization_id == info.context.actor.organization_id, m.Event.org_seq == number)
+            stmt = stmt.where(run.event_id == event.scalar_subquery())
         async with info.context.read() as session:
             page = await paginate(session, stmt, [SortKey(run.id, descending=True)], window(info, first, after, None, None))
         return Connection.of(page, info.context.scope)
@@ -353,7 +355,7 @@ class AutomationQuery:
     @query(Action.PROJECT_READ, description="What the rule would do for the event, now, without doing anything.")
     async def dry_run_automation_rule(self, info: strawberry.Info, rule_id: strawberry.ID, event_id: strawberry.ID) -> AutomationDryRun:
         rule = await info.context.loaders.by_id(m.AutomationRule).load(pk_of(rule_id, "AutomationRule", field="ruleId"))
-        event = await info.context.loaders.by_id(m.Event).load(pk_of(event_id, "Event", field="eventId"))
+        event = await info.context.loaders.node(m.Event).load(pk_of(event_id, "Event", field="eventId"))
         if rule is None or event is None:
             raise NotFound("No such rule or event.")
         async with info.context.read() as session:

@@ -2,8 +2,8 @@
 
 ``Loaders`` is made fresh for each GraphQL operation (see :mod:`mcgraph.api.context`),
 so nothing is cached across requests or users. ``by_id(Model)`` loads rows by primary
-key, showing only rows the actor's organisation may see; ``children(column)`` loads the
-rows whose ``column`` holds each key.
+key, showing only rows the actor's organisation may see; ``node(Model)`` by the number
+their global id holds; ``children(column)`` loads the rows whose ``column`` holds each key.
 """
 
 from __future__ import annotations
@@ -17,11 +17,15 @@ from sqlalchemy.orm import InstrumentedAttribute
 from strawberry.dataloader import DataLoader
 
 from mcgraph.db.base import OrgScoped
-from mcgraph.db.models import Membership, Organization, User
+from mcgraph.db.models import Event, Membership, Organization, User
 from mcgraph.db.pagination import Page, SortKey, Window, paginate_many
 
 if TYPE_CHECKING:
     from mcgraph.api.context import OperationScope
+
+# the column a global id holds, where it is not the primary key: an event's id carries its
+# number in the organisation's log, which counts no other organisation's events
+NODE_KEYS: dict[type, InstrumentedAttribute[Any]] = {Event: Event.org_seq}
 
 
 class Loaders:
@@ -29,6 +33,7 @@ class Loaders:
         self._scope = scope
         self._by_id: dict[type, DataLoader[int, Any]] = {}
         self._children: dict[Any, DataLoader[int, list[Any]]] = {}
+        self._unique: dict[Any, DataLoader[int, Any]] = {}
         self._pages: dict[Hashable, DataLoader[int, Page[Any]]] = {}
         self._batches: dict[Hashable, DataLoader[Any, Any]] = {}
 
@@ -36,6 +41,16 @@ class Loaders:
         loader = self._by_id.get(model)
         if loader is None:
             loader = self._by_id[model] = DataLoader(lambda keys: self._load_by_id(model, keys))
+        return loader
+
+    def node(self, model: type) -> DataLoader[int, Any]:
+        """Rows by the number in their global id (:data:`NODE_KEYS`, else the primary key)."""
+        column = NODE_KEYS.get(model)
+        if column is None:
+            return self.by_id(model)
+        loader = self._unique.get(column)
+        if loader is None:
+            loader = self._unique[column] = DataLoader(lambda keys: self._load_unique(column, keys))
         return loader
 
     def children(self, column: InstrumentedAttribute[Any]) -> DataLoader[int, list[Any]]:
@@ -89,6 +104,14 @@ class Loaders:
         stmt = select(model).where(model.id.in_(keys), self._visible(model))  # type: ignore[attr-defined]
         async with self._scope.lock:
             rows = {row.id: row for row in (await self._scope.session.scalars(stmt))}
+        return [rows.get(key) for key in keys]
+
+    async def _load_unique(self, column: InstrumentedAttribute[Any], keys: Sequence[int]) -> list[Any]:
+        """Rows by ``column``, unique within an organisation (the actor's rows only)."""
+        model = column.class_
+        stmt = select(model).where(column.in_(keys), self._visible(model))
+        async with self._scope.lock:
+            rows = {getattr(row, column.key): row for row in (await self._scope.session.scalars(stmt))}
         return [rows.get(key) for key in keys]
 
     async def _load_children(self, column: InstrumentedAttribute[Any], keys: Sequence[int]) -> list[list[Any]]:

@@ -1,7 +1,9 @@
 """The ``events`` query: the organisation's audit trail, read in order from a cursor.
 
-An event's cursor is its id (ids increase), the same cursor the ``events``
-subscription resumes from.
+An event's cursor is its number in the organisation's log (``Event.org_seq``: 1, 2,
+3... as the organisation's events commit), the same cursor the ``events``
+subscription resumes from. It counts the organisation's own events only, so a cursor
+tells nothing of how busy other organisations are.
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ from mcgraph.api.relay import Connection, decode_id, window
 from mcgraph.db.base import parse_id
 from mcgraph.db.pagination import Page
 from mcgraph.domain.errors import BadInput
-from mcgraph.domain.history import event_log, newest_event_id
+from mcgraph.domain.history import event_log, newest_event_number
 from mcgraph.domain.permissions import Action
 
 # subject_type of the log -> the API type whose ids name it
@@ -28,6 +30,22 @@ def parse_cursor(value: str | None) -> int | None:
     cursor = parse_id(value)
     if cursor is None:
         raise BadInput(f"{value!r} is not an event cursor: pass the `cursor` of an event.")
+    return cursor
+
+
+async def read_cursor(info: strawberry.Info, value: str | None) -> int | None:
+    """The event number ``value`` names, which must be in the organisation's log (or 0: from the start).
+
+    A cursor past the newest event was not given by this organisation (one kept from
+    another, or from before event numbers were per organisation): reading after it would
+    silently skip every event up to it, so it is refused.
+    """
+    cursor = parse_cursor(value)
+    if cursor:
+        async with info.context.read() as session:
+            newest = await session.scalar(newest_event_number(info.context.actor.organization_id))
+        if cursor > (newest or 0):
+            raise BadInput(f"{value!r} is not the cursor of an event of this organisation: pass the `cursor` of one of its events.")
     return cursor
 
 
@@ -49,7 +67,7 @@ class EventsQuery:
                 raise BadInput(f"{subject_id!r} is not the id of something events are recorded about.")
             subject = (_SUBJECTS[decoded[0]], decoded[1])
         win = window(info, first, None, None, None)
-        stmt = event_log(info.context.actor.organization_id, after=parse_cursor(after), types=types or (), subject=subject)
+        stmt = event_log(info.context.actor.organization_id, after=await read_cursor(info, after), types=types or (), subject=subject)
         async with info.context.read() as session:
             rows = list(await session.scalars(stmt.limit(win.size + 1)))
 
@@ -58,7 +76,7 @@ class EventsQuery:
             return int((await info.context.scope.session.execute(counted)).scalar_one())
 
         items = rows[: win.size]
-        page = Page(items, [str(e.id) for e in items], len(rows) > win.size, after is not None, count)
+        page = Page(items, [str(e.org_seq) for e in items], len(rows) > win.size, after is not None, count)
         return Connection.of(page, info.context.scope)
 
 
@@ -72,5 +90,5 @@ class EventsQuery:
     )
     async def latest_event_cursor(self, info: strawberry.Info) -> str | None:
         async with info.context.read() as session:
-            newest = await session.scalar(newest_event_id(info.context.actor.organization_id))
+            newest = await session.scalar(newest_event_number(info.context.actor.organization_id))
         return None if newest is None else str(newest)

@@ -5,8 +5,8 @@ Each subscription listens to its organisation's new events through the process's
 yields a small change object: the event, and the thing it changed read afresh.
 
 ``events(after:)`` first replays the log after the cursor, then goes on live: the
-listener is registered before the replay starts and the live part skips every id
-the replay already sent, so nothing is missed or sent twice at the seam.
+listener is registered before the replay starts and the live part skips every event
+number the replay already sent, so nothing is missed or sent twice at the seam.
 
 Between two results a subscription holds no database session (``OperationScope.reset``).
 Results are shared: the WebSocket layer (``mcgraph.api.ws``) runs one subscription per
@@ -19,7 +19,7 @@ from collections.abc import AsyncGenerator, Collection
 
 import strawberry
 
-from mcgraph.api.events import parse_cursor
+from mcgraph.api.events import read_cursor
 from mcgraph.api.fields import subscription
 from mcgraph.api.processes.types import Process, ProcessRun
 from mcgraph.api.projects.collab_types import Event
@@ -88,10 +88,11 @@ async def live(
     after: int | None = None,
     types: Collection[str] = (),
 ) -> AsyncGenerator[m.Event, None]:
-    """The organisation's events from now on (or after the cursor ``after``), in order.
+    """The organisation's events from now on (or after its event number ``after``), in order.
 
-    Sets ``context.live_cursor`` to each event's id as it is yielded, and ends with
-    SLOW_SUBSCRIBER (saying where to resume) when the subscriber falls too far behind.
+    Sets ``context.live_cursor`` to each event's cursor (its number in the organisation's
+    log) as it is yielded, and ends with SLOW_SUBSCRIBER (saying where to resume) when the
+    subscriber falls too far behind.
     """
     context = info.context
     runtime = context.runtime
@@ -104,9 +105,9 @@ async def live(
                     page = list(await session.scalars(event_log(organization_id, after=last, types=()).limit(REPLAY_PAGE)))
                 await context.scope.reset()
                 for event in page:
-                    last = event.id
+                    last = event.org_seq
                     if topics.of_types(event, types):
-                        context.live_cursor = event.id
+                        context.live_cursor = event.org_seq
                         yield event
                         await context.scope.reset()
                 if len(page) < REPLAY_PAGE:
@@ -118,11 +119,11 @@ async def live(
             except Overflow:
                 raise SlowSubscriber(context.live_cursor) from None
             for event in batch:
-                if event.id <= last:
+                if event.org_seq <= last:
                     continue
-                last = event.id
+                last = event.org_seq
                 if topics.of_types(event, types):
-                    context.live_cursor = event.id
+                    context.live_cursor = event.org_seq
                     yield event
                     await context.scope.reset()
 
@@ -201,5 +202,5 @@ class Subscription:
     async def events(
         self, info: strawberry.Info, after: str | None = None, types: list[str] | None = None
     ) -> AsyncGenerator[Event, None]:
-        async for event in live(info, after=parse_cursor(after), types=types or ()):
+        async for event in live(info, after=await read_cursor(info, after), types=types or ()):
             yield event

@@ -10,6 +10,7 @@ from typing import Any
 from sqlalchemy import event, exc, text
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 
+from mcgraph.db import event_numbers as _event_numbers  # noqa: F401 - registers the numbering of new events
 from mcgraph.db import versions as _versions  # noqa: F401 - registers the data-version session hooks
 from mcgraph.db.scoping import OrgSession
 
@@ -107,8 +108,9 @@ async def begin_write(session: AsyncSession) -> None:
     SQLite lets one writer in at a time; a transaction that read first and writes later
     would fail when another wrote in between, so writers take the write lock up front
     and wait their turn. On PostgreSQL, a session of one organisation takes that
-    organisation's advisory lock for the transaction: its writes, and so its event ids,
-    follow commit order, which lets a subscriber resume "after event N" without a gap.
+    organisation's advisory lock for the transaction: its writes follow commit order (its
+    events' numbers, which a subscriber resumes after, do in any case: see
+    :mod:`mcgraph.db.event_numbers`).
     Does nothing more once the session's transaction holds its lock.
     """
     connection = await session.connection(execution_options={WRITE: True})

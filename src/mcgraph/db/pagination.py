@@ -61,13 +61,15 @@ class Window:
 class SortKey:
     """One sort key: a mapped column, or an expression with ``read`` to compute it from a row.
 
-    ``nullable`` keys sort their NULLs last in either direction.
+    ``nullable`` keys sort their NULLs last in either direction. A ``unique`` last key
+    orders the rows alone: no id is added to break ties (nor put in cursors).
     """
 
     column: Any
     descending: bool = False
     nullable: bool = False
     read: Callable[[Any], Any] | None = None
+    unique: bool = False
 
     def value(self, row: object) -> Any:
         return self.read(row) if self.read is not None else getattr(row, self.column.key)
@@ -192,6 +194,8 @@ async def paginate_many(
 
 def _total(keys: Sequence[SortKey], entity: Any) -> list[SortKey]:
     """``keys`` made a total order: the id breaks ties, in the direction of the last key."""
+    if keys and keys[-1].unique:
+        return list(keys)
     return [*keys, SortKey(entity.id, descending=bool(keys) and keys[-1].descending)]
 
 

@@ -238,7 +238,9 @@ async def retry_run(unit: Unit, run_id: int) -> AutomationRun:
     run.state = AutomationRunState.QUEUED
     run.max_attempts = run.attempts + unit.settings.automation_max_attempts
     run.queued_at, run.next_attempt_at, run.finished_at = unit.now, None, None
-    unit.record("automation_run.retried", run, rule_id=run.rule_id, event_id=run.event_id)
+    # the event as the organisation numbers it, never the id that counts every organisation's events
+    number = await unit.session.scalar(select(Event.org_seq).where(Event.id == run.event_id))
+    unit.record("automation_run.retried", run, rule_id=run.rule_id, event_id=number)
     await unit.session.flush()
     return run
 
@@ -321,7 +323,7 @@ def event_names(event: Event) -> dict[str, Any]:
     changes = {name: {"before": pair[0], "after": pair[1]} for name, pair in (data.pop("changes", None) or {}).items()}
     return {
         "event": {
-            "id": event.id,
+            "id": event.org_seq,  # its number in the organisation's log, as its cursor and global id hold it
             "type": event.type,
             "subject_type": event.subject_type,
             "subject_id": event.subject_id,

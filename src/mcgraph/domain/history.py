@@ -2,7 +2,8 @@
 
 A project's history is every event recorded with its ``project_id`` (its tasks,
 milestones, comments, time and costs included); a task's history is the events whose
-subject is the task. Event ids increase, so the id orders them.
+subject is the task. An organisation's events are numbered in commit order
+(``Event.org_seq``), so the number orders them; it is also what a cursor holds.
 """
 
 from __future__ import annotations
@@ -27,7 +28,8 @@ def task_history(organization_id: int, types: Sequence[str] = ()) -> Select[Any]
 
 
 def history_order(*, newest_first: bool = True) -> list[SortKey]:
-    return [SortKey(Event.id, descending=newest_first)]
+    # the organisation's own numbers: unique, so no id (of every organisation's events) in a cursor
+    return [SortKey(Event.org_seq, descending=newest_first, unique=True)]
 
 
 def _events(organization_id: int, types: Sequence[str]) -> Select[Any]:
@@ -43,15 +45,15 @@ def _events(organization_id: int, types: Sequence[str]) -> Select[Any]:
 
 
 def event_log(organization_id: int, *, after: int | None, types: Sequence[str] = (), subject: tuple[str, int] | None = None) -> Select[Any]:
-    """The organisation's events after the one with id ``after`` (all with None), oldest first."""
+    """The organisation's events after its event number ``after`` (all with None), oldest first."""
     stmt = _events(organization_id, types)
     if after is not None:
-        stmt = stmt.where(Event.id > after)
+        stmt = stmt.where(Event.org_seq > after)
     if subject is not None:
         stmt = stmt.where(Event.subject_type == subject[0], Event.subject_id == subject[1])
-    return stmt.order_by(Event.id)
+    return stmt.order_by(Event.org_seq)
 
 
-def newest_event_id(organization_id: int) -> Select[Any]:
-    """The id of the organisation's newest event (NULL before the first)."""
-    return select(func.max(Event.id)).where(Event.organization_id == organization_id)
+def newest_event_number(organization_id: int) -> Select[Any]:
+    """The number of the organisation's newest event (NULL before the first)."""
+    return select(func.max(Event.org_seq)).where(Event.organization_id == organization_id)

@@ -22,13 +22,13 @@ RECONNECT_DELAYS = (0.1, 0.5, 1.0, 2.0, 5.0)
 
 @dataclass(frozen=True, slots=True)
 class Signal:
-    """Organisation ``organization_id`` has committed events up to id ``event_id``."""
+    """Organisation ``organization_id`` has committed events up to its event number ``event_number``."""
 
     organization_id: int
-    event_id: int
+    event_number: int
 
     def encode(self) -> str:
-        return f"{self.organization_id}:{self.event_id}"
+        return f"{self.organization_id}:{self.event_number}"
 
     @classmethod
     def decode(cls, text: str | bytes) -> Signal | None:

@@ -1,15 +1,16 @@
 """The hub: this process's reader of the event log, for the subscriptions it serves.
 
 Subscriptions register a :class:`Listener` for their organisation. When a signal says
-an organisation has new events, the hub reads them from the log once, in id order,
+an organisation has new events, the hub reads them from the log once, in the order of
+their numbers in the organisation's log (``Event.org_seq``),
 and offers them to every listener of that organisation. Each listener keeps at most
 ``capacity`` events: one that falls that far behind is marked overflowed, and its
 subscription ends with an error that tells the client where to resume.
 
-Per organisation, event ids increase in commit order (SQLite has one writer at a
-time; on PostgreSQL each organisation's writes take a transaction-level advisory
-lock, see ``mcgraph.db.engine.begin_write``), so reading "after the last id seen"
-never skips an event that commits late.
+Per organisation, event numbers increase in commit order (they are taken from a
+counter row whose lock the taking transaction holds until it ends, see
+``mcgraph.db.event_numbers``), so reading "after the last number seen" never skips an
+event that commits late.
 """
 
 from __future__ import annotations
@@ -90,7 +91,7 @@ class Hub:
         listener = Listener(organization_id, capacity)
         async with self._locks[organization_id]:
             if organization_id not in self._cursor:
-                self._cursor[organization_id] = await self._last_id(organization_id)
+                self._cursor[organization_id] = await self._last_number(organization_id)
             listener.start_after = self._cursor[organization_id]
             self._listeners[organization_id].add(listener)
         try:
@@ -103,16 +104,16 @@ class Hub:
                     del self._listeners[organization_id]
                     self._cursor.pop(organization_id, None)
 
-    def wake(self, organization_id: int, event_id: int) -> None:
-        """A signal: the organisation has events up to ``event_id``."""
-        if organization_id not in self._listeners or event_id <= self._cursor.get(organization_id, event_id):
+    def wake(self, organization_id: int, event_number: int) -> None:
+        """A signal: the organisation has events up to its number ``event_number``."""
+        if organization_id not in self._listeners or event_number <= self._cursor.get(organization_id, event_number):
             return
         self._dirty.add(organization_id)
         if organization_id not in self._readers:
             self._readers[organization_id] = asyncio.create_task(self._catch_up(organization_id))
 
     def wake_signal(self, signal: Signal) -> None:
-        self.wake(signal.organization_id, signal.event_id)
+        self.wake(signal.organization_id, signal.event_number)
 
     async def poll(self) -> None:
         """Look for new events of every organisation listened to (after a lost connection, and now and then)."""
@@ -121,7 +122,7 @@ class Hub:
             return
         async with self.database.session() as session:
             rows = await session.execute(
-                select(Event.organization_id, func.max(Event.id))
+                select(Event.organization_id, func.max(Event.org_seq))
                 .where(Event.organization_id.in_(organizations))
                 .group_by(Event.organization_id)
             )
@@ -154,20 +155,20 @@ class Hub:
                     events = list(
                         await session.scalars(
                             select(Event)
-                            .where(Event.organization_id == organization_id, Event.id > cursor)
-                            .order_by(Event.id)
+                            .where(Event.organization_id == organization_id, Event.org_seq > cursor)
+                            .order_by(Event.org_seq)
                             .limit(READ_BATCH)
                         )
                     )
                 if not events:
                     return
-                self._cursor[organization_id] = events[-1].id
+                self._cursor[organization_id] = events[-1].org_seq
                 for listener in list(self._listeners.get(organization_id, ())):
                     listener.offer(events)
                 if len(events) < READ_BATCH:
                     return
 
-    async def _last_id(self, organization_id: int) -> int:
+    async def _last_number(self, organization_id: int) -> int:
         async with self.database.session(organization_id) as session:
-            last = await session.scalar(select(func.max(Event.id)).where(Event.organization_id == organization_id))
+            last = await session.scalar(select(func.max(Event.org_seq)).where(Event.organization_id == organization_id))
         return int(last or 0)

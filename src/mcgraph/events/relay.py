@@ -56,8 +56,8 @@ class Relay:
                 continue
             written += 1
             self._ids.append(event.id)
-            if event.id > self._pending.get(event.organization_id, 0):
-                self._pending[event.organization_id] = event.id
+            if event.org_seq > self._pending.get(event.organization_id, 0):
+                self._pending[event.organization_id] = event.org_seq
         if written:
             self.metrics.events_written.inc(written)
         if self._ids:
@@ -110,22 +110,22 @@ class Relay:
         async with self.database.session() as session:
             rows = (
                 await session.execute(
-                    select(Event.id, Event.organization_id)
+                    select(Event.id, Event.organization_id, Event.org_seq)
                     .where(Event.published_at.is_(None))
                     .order_by(Event.id)
                     .limit(SWEEP_BATCH)
                 )
             ).all()
-        unpublished = dict(rows)
-        stuck = {i: o for i, o in unpublished.items() if everything or i in self._seen_unpublished}
+        unpublished = {event_id: (organization_id, number) for event_id, organization_id, number in rows}
+        stuck = {i: row for i, row in unpublished.items() if everything or i in self._seen_unpublished}
         self._seen_unpublished = set(unpublished) - set(stuck)
         if not stuck:
             return 0
         last: dict[int, int] = {}
-        for event_id, organization_id in stuck.items():
-            last[organization_id] = max(event_id, last.get(organization_id, 0))
-        for organization_id, event_id in last.items():
-            self.hub.wake(organization_id, event_id)
+        for organization_id, number in stuck.values():
+            last[organization_id] = max(number, last.get(organization_id, 0))
+        for organization_id, number in last.items():
+            self.hub.wake(organization_id, number)
         await self._publish(last)
         await self._hand_on(list(stuck))
         await self._mark(list(stuck))
@@ -139,8 +139,8 @@ class Relay:
             await self.dispatcher(ids)
 
     async def _publish(self, last: dict[int, int]) -> None:
-        for organization_id, event_id in last.items():
-            await self.bus.publish(Signal(organization_id, event_id))
+        for organization_id, number in last.items():
+            await self.bus.publish(Signal(organization_id, number))
 
     async def _mark(self, ids: Sequence[int]) -> None:
         now = self.clock.now()

@@ -10,9 +10,10 @@ from strawberry.scalars import JSON
 
 from mcgraph.api.fields import Payload, mutation
 from mcgraph.api.processes.types import Process, ProcessRun, ProcessStep, ProcessVersion, RunStep
+from mcgraph.api.projects.collab_types import event_global_id
 from mcgraph.api.projects.types import Project
 from mcgraph.api.projects.mutations import provided
-from mcgraph.api.relay import encode_id, pk_of
+from mcgraph.api.relay import pk_of
 from mcgraph.db.models import Assignment, RejectAction, Role
 from mcgraph.domain import conversions, processes, runs
 from mcgraph.domain.errors import UserError, UserErrorCode
@@ -317,7 +318,7 @@ class ProcessesMutation:
     async def raise_event(self, info: strawberry.Info, input: RaiseEventInput) -> RaiseEventPayload:
         async with info.context.unit() as unit:
             event, started = await runs.start_for_event(unit, input.name, _payload(input.payload, "payload"))
-        return RaiseEventPayload(event_id=encode_id("Event", event.id), runs=started)
+        return RaiseEventPayload(event_id=event_global_id(event), runs=started)
 
 
 def _payload(value: object, field: str) -> dict[str, object]:

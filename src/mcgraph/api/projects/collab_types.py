@@ -99,15 +99,26 @@ class EventChange:
     after: JSON | None
 
 
+def event_global_id(event: m.Event) -> strawberry.ID:
+    """An event's global id: its number in its organisation's log, never the id counting everyone's events."""
+    return encode_id("Event", event.org_seq)
+
+
 @node_type(m.Event, description="Something that happened, by whom and when: one entry of the audit trail.")
 class Event(Node):
     type: str = strawberry.field(description="What happened, e.g. `task.state_changed`.")
     occurred_at: datetime
     subject_type: str = strawberry.field(description="The kind of thing it happened to, e.g. `task`.")
 
-    @strawberry.field(description="The event's position in the log; event ids increase, so this is the id as text.")
+    @strawberry.field(description="The object's global id: opaque, stable, usable with `node`; it counts the organisation's own events only.")
+    def id(self, root: strawberry.Parent[m.Event]) -> strawberry.ID:
+        return event_global_id(root)
+
+    @strawberry.field(
+        description="The event's position in the organisation's log: its number there (1, 2, 3... as the organisation's events commit), as text."
+    )
     def cursor(self, root: strawberry.Parent[m.Event]) -> str:
-        return str(root.id)
+        return str(root.org_seq)
 
     @strawberry.field(description="The global id of the thing it happened to, when that is an object of the API.")
     def subject_id(self, root: strawberry.Parent[m.Event]) -> strawberry.ID | None:

@@ -39,5 +39,5 @@ async def _load(info: strawberry.Info, ids: list[strawberry.ID]) -> list[object 
             results.append(None)
             continue
         type_name, pk = decoded
-        results.append(info.context.loaders.by_id(MODEL_OF_TYPE[type_name]).load(pk))
+        results.append(info.context.loaders.node(MODEL_OF_TYPE[type_name]).load(pk))
     return [await r if r is not None else None for r in results]  # type: ignore[misc]

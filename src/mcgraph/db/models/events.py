@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, ForeignKey, Index, String
+from sqlalchemy import JSON, BigInteger, ForeignKey, Index, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from mcgraph.db.base import Base, BigId, OrgScoped, utcnow
@@ -14,19 +14,23 @@ from mcgraph.db.base import Base, BigId, OrgScoped, utcnow
 class Event(OrgScoped, Base):
     """Something that happened: ``task.state_changed`` on Task 42, by whom, what changed.
 
-    Ids increase, so ``id`` is also the event's cursor. ``data`` holds ``changes``
-    (``{field: [before, after]}``) and anything else the event type documents.
-    ``published_at`` is set once the relay has handed the event on.
+    ``org_seq`` numbers the organisation's events 1, 2, 3... in commit order (see
+    :mod:`mcgraph.db.event_numbers`): it is the event's cursor and the number in its
+    global id, so that what a tenant sees counts its own events only. ``id`` increases
+    across every organisation and stays internal (the relay, automations, plugins).
+    ``data`` holds ``changes`` (``{field: [before, after]}``) and anything else the
+    event type documents. ``published_at`` is set once the relay has handed the event on.
     """
 
     __tablename__ = "event"
     __table_args__ = (
-        Index("ix_event_org_id", "organization_id", "id"),
-        Index("ix_event_subject", "organization_id", "subject_type", "subject_id", "id"),
-        Index("ix_event_project", "organization_id", "project_id", "id"),
+        UniqueConstraint("organization_id", "org_seq"),
+        Index("ix_event_subject", "organization_id", "subject_type", "subject_id", "org_seq"),
+        Index("ix_event_project", "organization_id", "project_id", "org_seq"),
         Index("ix_event_unpublished", "published_at", "id"),
     )
 
+    org_seq: Mapped[int] = mapped_column(BigInteger)
     type: Mapped[str] = mapped_column(String(100))
     subject_type: Mapped[str] = mapped_column(String(64))
     subject_id: Mapped[int] = mapped_column(BigId)
