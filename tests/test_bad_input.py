@@ -19,6 +19,7 @@ from typing import Any
 import pytest
 from graphql import GraphQLEnumType, GraphQLInputObjectType, GraphQLList, GraphQLNonNull, GraphQLScalarType, get_named_type
 from sqlalchemy import func, select
+from websockets.exceptions import ConnectionClosed
 
 from mcgraph.api.schema import build_schema
 from mcgraph.db import Base
@@ -27,6 +28,7 @@ from mcgraph.demo import DEMO_ORG, seed
 from mcgraph.testing import issue_token
 from tests.conftest import without_rate_limits
 from tests.helpers import node_ids, warm_up
+from tests.live import open_socket
 
 pytestmark = pytest.mark.timeout(300)
 
@@ -278,3 +280,11 @@ async def test_estimates_and_lags_too_large_to_plan_with_are_user_errors(gql, ac
 async def test_a_workload_at_the_end_of_the_calendar_answers(gql, acme):
     data = await gql.data('{ workload(start: "9999-12-31") { start end } }', token=acme[Role.OWNER])
     assert data["workload"] == {"start": "9999-12-31", "end": "9999-12-31"}
+
+
+async def test_a_websocket_message_nested_too_deep_closes_the_socket_as_a_bad_message(live_server, acme):
+    async with open_socket(live_server, acme[Role.OWNER]) as sock:
+        await sock.ws.send('{"id": "1", "type": "subscribe", "payload": {"query": "{ __typename }", "variables": {"v": ' + DEEP_TEXT + "}}}")
+        with pytest.raises(ConnectionClosed) as closed:
+            await sock.receive()
+        assert closed.value.rcvd is not None and closed.value.rcvd.code == 4400
