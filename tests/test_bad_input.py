@@ -12,13 +12,14 @@ error, and a refused mutation must have written nothing.
 
 from __future__ import annotations
 
+import functools
 import json
 import re
 from typing import Any
 
 import pytest
 from graphql import GraphQLEnumType, GraphQLInputObjectType, GraphQLList, GraphQLNonNull, GraphQLScalarType, get_named_type
-from sqlalchemy import func, select
+from sqlalchemy import func, select, text
 from websockets.exceptions import ConnectionClosed
 
 from mcgraph.api.schema import build_schema
@@ -128,12 +129,16 @@ def document(root: str, name: str, field: Any) -> str:
     return f"{root.lower()}{f'({variables})' if variables else ''} {{ {name}{f'({arguments})' if arguments else ''} {selection(field.type)} }}"
 
 
+@functools.cache
+def footprint_statement() -> Any:
+    counts = [select(func.count()).select_from(table).scalar_subquery() for table in Base.metadata.sorted_tables]
+    return text(str(select(*counts, select(func.max(Event.id)).scalar_subquery()).compile(compile_kwargs={"literal_binds": True})))
+
+
 async def footprint(database: Any) -> tuple[int, ...]:
     """The row count of every table and the newest event id: what a write would move."""
-    counts = [select(func.count()).select_from(table).scalar_subquery() for table in Base.metadata.sorted_tables]
     async with database.session() as session:
-        row = (await session.execute(select(*counts, select(func.max(Event.id)).scalar_subquery()))).one()
-    return tuple(row)
+        return tuple((await session.execute(footprint_statement())).one())
 
 
 async def post(http: Any, query: str, variables: dict[str, Any], token: str) -> Any:
