@@ -22,6 +22,7 @@ from graphql import GraphQLEnumType, GraphQLInputObjectType, GraphQLList, GraphQ
 from sqlalchemy import func, select, text
 from websockets.exceptions import ConnectionClosed
 
+from mcgraph.api.http import decode_json, nesting_exceeds
 from mcgraph.api.schema import build_schema
 from mcgraph.db import Base
 from mcgraph.db.models import Event, Organization, Role
@@ -35,8 +36,9 @@ pytestmark = pytest.mark.timeout(300)
 
 
 def nested(depth: int) -> Any:
+    """A JSON value of ``depth`` arrays and objects, one in the other."""
     value: Any = 1
-    for level in range(depth - 1):
+    for level in range(depth):
         value = [value] if level % 2 else {"a": value}
     return value
 
@@ -219,7 +221,7 @@ async def test_json_nested_1000_deep_is_a_400_with_a_request_id_not_a_reset(http
 
 async def test_json_past_the_depth_limit_is_refused_in_a_body_a_get_parameter_and_a_document(http, gql, acme):
     token = acme[Role.OWNER]
-    deep, allowed = json.dumps(nested(65)), json.dumps(nested(60))
+    deep, allowed = json.dumps({"v": nested(65)}), json.dumps({"v": nested(60)})
     posted = await http.post("/graphql", json={"query": "{ __typename }", "variables": {"v": nested(65)}}, headers={"Authorization": f"Bearer {token}"})
     assert posted.status_code == 400 and posted.json()["errors"][0]["extensions"]["code"] == "BAD_REQUEST"
     got = await http.get("/graphql", params={"query": "{ __typename }", "variables": "[" * 1000 + "]" * 1000})
@@ -293,3 +295,14 @@ async def test_a_websocket_message_nested_too_deep_closes_the_socket_as_a_bad_me
         with pytest.raises(ConnectionClosed) as closed:
             await sock.receive()
         assert closed.value.rcvd is not None and closed.value.rcvd.code == 4400
+
+
+def test_the_depth_limit_counts_arrays_and_objects_one_in_the_other():
+    assert not nesting_exceeds(nested(64), 64)
+    assert nesting_exceeds(nested(65), 64)
+    assert not nesting_exceeds([[1], {"a": [2]}, "x"], 2)  # siblings do not add up
+    assert nesting_exceeds([[1], {"a": [2]}, "x"], 1)
+    assert decode_json('{"a": [1, {"b": null}]}', 3) == {"a": [1, {"b": None}]}
+    for refused in ('"\\ud800"', "NaN", "1e400", "[" * 65 + "]" * 65):
+        with pytest.raises(json.JSONDecodeError):
+            decode_json(refused, 64)

@@ -8,9 +8,9 @@ Follows https://graphql.github.io/graphql-over-http/draft/:
   JSON object: batching (a JSON array) is not supported, 400.
 * JSON (a ``POST`` body, ``GET``'s ``variables`` and ``extensions``, and, through the
   view, every WebSocket message) is read by :func:`decode_json`: strict RFC 8259 (no
-  lone surrogate in a string, no ``NaN`` or a number that overflows a double) and nested
-  at most ``MCGRAPH_MAX_JSON_DEPTH`` arrays and objects deep; anything else is 400
-  ``BAD_REQUEST`` before a parser can recurse into it.
+  lone surrogate in a string, no ``NaN`` or a number that overflows a double; an integer
+  beyond 64 bits is read as a float) and nested at most ``MCGRAPH_MAX_JSON_DEPTH`` arrays
+  and objects deep; anything else is 400 ``BAD_REQUEST`` before a parser can recurse into it.
 * Bodies larger than ``MCGRAPH_MAX_REQUEST_BYTES`` are 413, judged on
   ``Content-Length`` and counted while reading; ``GET`` query strings longer than
   ``MCGRAPH_MAX_QUERY_STRING_BYTES`` are 414.
