@@ -300,8 +300,8 @@ async def test_a_websocket_message_nested_too_deep_closes_the_socket_as_a_bad_me
 def test_the_depth_limit_counts_arrays_and_objects_one_in_the_other():
     assert not nesting_exceeds(nested(64), 64)
     assert nesting_exceeds(nested(65), 64)
-    assert not nesting_exceeds([[1], {"a": [2]}, "x"], 2)  # siblings do not add up
-    assert nesting_exceeds([[1], {"a": [2]}, "x"], 1)
+    assert not nesting_exceeds([[1], {"a": [2]}, "x"], 3)  # siblings do not add up
+    assert nesting_exceeds([[1], {"a": [2]}, "x"], 2)
     assert decode_json('{"a": [1, {"b": null}]}', 3) == {"a": [1, {"b": None}]}
     for refused in ('"\\ud800"', "NaN", "1e400", "[" * 65 + "]" * 65):
         with pytest.raises(json.JSONDecodeError):
