@@ -168,12 +168,16 @@ class TooDeep(json.JSONDecodeError):
 
 
 def nesting_exceeds(value: Any, limit: int) -> bool:
-    """Whether ``value`` holds arrays and objects nested more than ``limit`` deep (walked level by level, no recursion)."""
+    """Whether ``value`` holds arrays and objects (empty ones too) nested more than ``limit`` deep.
+
+    Walked level by level, without recursion.
+    """
     level = [value]
     for _ in range(limit + 1):
-        level = [item for found in level if isinstance(found, (dict, list)) for item in (found.values() if isinstance(found, dict) else found)]
-        if not level:
+        containers = [found for found in level if isinstance(found, (dict, list))]
+        if not containers:
             return False
+        level = [item for found in containers for item in (found.values() if isinstance(found, dict) else found)]
     return True
 
 
