@@ -41,6 +41,7 @@ class Settings(BaseSettings):
     default_page_size: int = Field(default=20, ge=1)
     max_request_bytes: int = Field(default=1_048_576, ge=1, description="Largest GraphQL POST body; larger ones are refused with 413.")
     max_query_string_bytes: int = Field(default=8192, ge=1, description="Longest GraphQL GET query string; longer ones are refused with 414.")
+    max_json_depth: int = Field(default=64, ge=2, le=512, description="Deepest nesting of arrays and objects in a request's JSON (POST body, GET variables and extensions, WebSocket messages) and in a document's list and object values; deeper is refused.")
     max_execution_seconds: float = Field(default=30.0, ge=0, description="A query or mutation still running after this long is stopped and answered with TIMEOUT; 0: no limit.")
     rate_limit_requests_per_minute: int = Field(default=1200, ge=0, description="Queries and mutations one token (without a token: one client address) may send per minute; 0: no limit.")
     rate_limit_cost_per_minute: int = Field(default=1_000_000, ge=0, description="Estimated query cost (as for MCGRAPH_MAX_QUERY_COST) one token may spend per minute; 0: no limit.")

@@ -6,6 +6,11 @@ Follows https://graphql.github.io/graphql-over-http/draft/:
 * ``POST`` bodies must be ``Content-Type: application/json`` (415 otherwise, so that
   browsers cannot send one cross-site without a CORS preflight), valid JSON and one
   JSON object: batching (a JSON array) is not supported, 400.
+* JSON (a ``POST`` body, ``GET``'s ``variables`` and ``extensions``, and, through the
+  view, every WebSocket message) is read by :func:`decode_json`: strict RFC 8259 (no
+  lone surrogate in a string, no ``NaN`` or a number that overflows a double; an integer
+  beyond 64 bits is read as a float) and nested at most ``MCGRAPH_MAX_JSON_DEPTH`` arrays
+  and objects deep; anything else is 400 ``BAD_REQUEST`` before a parser can recurse into it.
 * Bodies larger than ``MCGRAPH_MAX_REQUEST_BYTES`` are 413, judged on
   ``Content-Length`` and counted while reading; ``GET`` query strings longer than
   ``MCGRAPH_MAX_QUERY_STRING_BYTES`` are 414.
@@ -21,7 +26,9 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
+from typing import Any
 
+import orjson
 from starlette.responses import Response
 from starlette.types import Message, Receive, Scope
 
@@ -152,10 +159,45 @@ async def read_body(scope: Scope, receive: Receive, limit: int) -> bytes:
             return b"".join(chunks)
 
 
-def check_json_body(body: bytes) -> None:
+class TooDeep(json.JSONDecodeError):
+    """JSON nested deeper than allowed (a ``JSONDecodeError``, so that every reader refuses it as bad JSON)."""
+
+    def __init__(self, document: str | bytes, limit: int) -> None:
+        text = document if isinstance(document, str) else document.decode("utf-8", "replace")
+        super().__init__(f"arrays and objects are nested more than {limit} deep (MCGRAPH_MAX_JSON_DEPTH)", text, 0)
+
+
+def nesting_exceeds(value: Any, limit: int) -> bool:
+    """Whether ``value`` holds arrays and objects (empty ones too) nested more than ``limit`` deep.
+
+    Walked level by level, without recursion.
+    """
+    level = [value]
+    for _ in range(limit + 1):
+        containers = [found for found in level if isinstance(found, (dict, list))]
+        if not containers:
+            return False
+        level = [item for found in containers for item in (found.values() if isinstance(found, dict) else found)]
+    return True
+
+
+def decode_json(document: str | bytes, max_depth: int) -> Any:
+    """Strict JSON nested at most ``max_depth`` deep, else a ``json.JSONDecodeError``.
+
+    orjson refuses lone surrogates, ``NaN`` and infinities, and stops at 1024 levels by
+    itself (the standard library's parser recurses, and fails with a RecursionError near
+    1000); the nesting is then measured on the value.
+    """
+    value = orjson.loads(document)
+    if nesting_exceeds(value, max_depth):
+        raise TooDeep(document, max_depth)
+    return value
+
+
+def check_json_body(body: bytes, max_depth: int) -> None:
     """One GraphQL request: a JSON object. Batches (arrays) are not supported."""
     try:
-        data = json.loads(body.decode("utf-8"))
+        data = decode_json(body.decode("utf-8"), max_depth)
     except UnicodeDecodeError:
         raise Refusal(400, "The request body is not valid UTF-8.") from None
     except ValueError as problem:
@@ -164,6 +206,16 @@ def check_json_body(body: bytes) -> None:
         raise Refusal(400, "Batched requests (a JSON array) are not supported: send one operation per request.")
     if not isinstance(data, dict):
         raise Refusal(400, "The request body must be a JSON object with a `query`.")
+
+
+def check_json_parameters(parameters: Mapping[str, str], max_depth: int) -> None:
+    """``GET``'s ``variables`` and ``extensions``, when given, must be JSON as a body must."""
+    for name in ("variables", "extensions"):
+        if parameters.get(name):
+            try:
+                decode_json(parameters[name], max_depth)
+            except ValueError as problem:
+                raise Refusal(400, f"The `{name}` parameter is not valid JSON: {problem}.") from None
 
 
 def replaying(body: bytes, receive: Receive) -> Receive:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from decimal import Decimal
 from typing import TYPE_CHECKING
 
 import strawberry
@@ -13,7 +14,7 @@ from strawberry.types.field import StrawberryField
 
 from mcgraph.api import automation
 from mcgraph.api.automation import AutomationMutation, AutomationQuery
-from mcgraph.api.common import AWARE_DATETIME
+from mcgraph.api.common import AWARE_DATETIME, FINITE_DECIMAL
 from mcgraph.api.context import OperationScopeExtension
 from mcgraph.api.deadline import TimeLimitExtension
 from mcgraph.api.errors import ErrorPolicyExtension
@@ -26,7 +27,7 @@ from mcgraph.api.processes import types as process_types
 from mcgraph.api.processes.mutations import ProcessesMutation
 from mcgraph.api.processes.queries import ProcessesQuery
 from mcgraph.api.relay import Node
-from mcgraph.api.text import NoNulExtension
+from mcgraph.api.text import InputValuesExtension
 from mcgraph.api.subscriptions import Subscription
 from mcgraph.api.projects import collab_types
 from mcgraph.api.projects import types as project_types
@@ -75,7 +76,7 @@ def build_schema(plugins: Plugins | None = None) -> strawberry.Schema:
         mutation=merge_types("Mutation", roots.mutation((TenancyMutation, ProjectsMutation, CollabMutation, ProcessesMutation, AutomationMutation))),
         subscription=merge_types("Subscription", roots.subscription((Subscription,))),
         types=[Node, *core_types, *roots.types],
-        extensions=[ObserveExtension, ErrorPolicyExtension, DocumentLimitsExtension, NoNulExtension, OperationScopeExtension, ResponseCacheExtension, TimeLimitExtension],
-        config=StrawberryConfig(auto_camel_case=True, scalar_map={datetime: AWARE_DATETIME}),
+        extensions=[ObserveExtension, ErrorPolicyExtension, DocumentLimitsExtension, InputValuesExtension, OperationScopeExtension, ResponseCacheExtension, TimeLimitExtension],
+        config=StrawberryConfig(auto_camel_case=True, scalar_map={datetime: AWARE_DATETIME, Decimal: FINITE_DECIMAL}),
         added_fields=plugin_fields(contributions, {t.__name__: t for t in core_types}),
     )

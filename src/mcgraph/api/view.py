@@ -70,6 +70,7 @@ class GraphQLView(GraphQL[Context, None]):
         self.sockets = OpenSockets()
         self.max_request_bytes = settings.max_request_bytes
         self.max_query_string_bytes = settings.max_query_string_bytes
+        self.max_json_depth = settings.max_json_depth
         self.known_tokens = KnownTokens()
         self.idempotency = Idempotency(
             runtime.database, runtime.clock, settings.idempotency_ttl_seconds, max_tokens=settings.max_tokens
@@ -81,6 +82,10 @@ class GraphQLView(GraphQL[Context, None]):
             return orjson.dumps(data)
         except TypeError:  # what orjson does not encode (an integer beyond 64 bits in a JSON value)
             return super().encode_json(data)
+
+    def decode_json(self, data: str | bytes) -> object:
+        """Every JSON strawberry reads (bodies, GET parameters, WebSocket messages): strict and bounded in depth."""
+        return http.decode_json(data, self.max_json_depth)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -124,12 +129,13 @@ class GraphQLView(GraphQL[Context, None]):
                 raise http.Refusal(414, f"The query string is longer than {self.max_query_string_bytes} bytes; send the operation in a POST body.")
             if "query" not in request.query_params:  # GraphiQL (development), or a 400 for the missing query
                 return receive
+            http.check_json_parameters(request.query_params, self.max_json_depth)
         if media_type is None:
             raise http.Refusal(406, "Accept must allow application/graphql-response+json or application/json.")
         if method == "POST":
             http.check_content_type(request.headers.get("content-type"))
             body = await http.read_body(scope, receive, self.max_request_bytes)
-            http.check_json_body(body)
+            http.check_json_body(body, self.max_json_depth)
             scope[BODY] = body
             receive = http.replaying(body, receive)
         return receive

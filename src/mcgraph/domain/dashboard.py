@@ -8,13 +8,14 @@ from __future__ import annotations
 
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta
+from datetime import date, datetime
 
 from sqlalchemy import and_, case, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from mcgraph.db.models import Health, Membership, Process, ProcessStatus, Project, ProjectStatus, StateCategory, Task, TeamMember
 from mcgraph.domain.errors import BadInput
+from mcgraph.domain.measure import days_after
 from mcgraph.domain.health_refresh import CLOSED, ProjectAssessment, assess_projects
 from mcgraph.domain.process_metrics import ProcessHealthReport
 from mcgraph.domain.process_reports import health_for
@@ -47,12 +48,10 @@ class Workload:
 
 def working_days(start: date, end: date) -> int:
     """Monday to Friday days from ``start`` to ``end``, both included."""
-    days = 0
-    current = start
-    while current <= end:
-        days += current.weekday() < 5
-        current += timedelta(days=1)
-    return days
+    if end < start:
+        return 0
+    weeks, rest = divmod((end - start).days + 1, 7)  # counted, not walked: no day past ``end`` is made
+    return weeks * 5 + sum((start.weekday() + offset) % 7 < 5 for offset in range(rest))
 
 
 async def workload(
@@ -178,7 +177,7 @@ MAX_PERIOD_DAYS = 366
 def period(start: date | None, end: date | None, today: date) -> tuple[date, date]:
     """The period a workload is asked for: by default 14 days from today; at most a year."""
     start = start or today
-    end = end or start + timedelta(days=13)
+    end = end or days_after(start, 13)
     if end < start or (end - start).days >= MAX_PERIOD_DAYS:
         raise BadInput(f"The period must run forwards and span at most {MAX_PERIOD_DAYS} days.")
     return start, end

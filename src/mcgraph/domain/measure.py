@@ -152,6 +152,14 @@ async def project_plans(
     return {pid: (origins[pid], compute_schedule(tasks[pid], links[pid])) for pid in ids}
 
 
+def days_after(origin: date, days: float) -> date:
+    """``origin`` plus whole ``days``; a plan too long for the calendar ends on its last day (9999-12-31)."""
+    try:
+        return origin + timedelta(days=int(days))
+    except OverflowError:
+        return date.max if days > 0 else date.min
+
+
 async def forecast_ends(
     session: AsyncSession, projects: Sequence[Project], today: date, hours_per_day: float
 ) -> tuple[dict[int, date], dict[int, TaskCounts]]:
@@ -187,7 +195,7 @@ async def forecast_ends(
             continue
         finish = schedule_finish(tasks[project.id], links[project.id])
         origin = max(today, project.start_date) if project.start_date else today
-        ends[project.id] = origin + timedelta(days=math.ceil(finish - 1e-9))
+        ends[project.id] = days_after(origin, math.ceil(finish - 1e-9))
     return ends, {project_id: _counts(measured, parents) for project_id, measured in facts.items()}
 
 

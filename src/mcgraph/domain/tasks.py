@@ -21,6 +21,9 @@ from mcgraph.domain.schedule import ScheduleLink, find_cycle
 from mcgraph.domain.unit import Unit, changed
 from mcgraph.plugins.types import Methodology, TaskTransition
 
+# Bounds that keep plans computable: schedules and forecasts add them up into dates.
+MAX_ESTIMATE = 100_000  # hours of an estimate, or story points
+MAX_LAG_DAYS = 3_650
 EDITABLE = {"title", "description", "assignee_id", "priority", "estimate_hours", "points", "start_date", "due_date", "milestone_id", "parent_id"}
 
 
@@ -243,6 +246,8 @@ async def delete_task(unit: Unit, task_id: int) -> Task:
 async def add_dependency(
     unit: Unit, predecessor_id: int, successor_id: int, type: DependencyType = DependencyType.FS, lag_days: float = 0.0
 ) -> Dependency:
+    if not -MAX_LAG_DAYS <= lag_days <= MAX_LAG_DAYS:
+        raise UserError.one("lagDays", f"A lag is at most {MAX_LAG_DAYS:,} days either way.", UserErrorCode.INVALID)
     predecessor = await get_task(unit, predecessor_id, "predecessorId")
     successor = await get_task(unit, successor_id, "successorId")
     if predecessor.id == successor.id:
@@ -322,6 +327,8 @@ async def _check(unit: Unit, problems: Problems, project: Project, task: Task | 
     for name, label in (("estimate_hours", "estimateHours"), ("points", "points")):
         if values.get(name) is not None and values[name] < 0:
             problems.add(label, f"`{label}` cannot be negative.", UserErrorCode.INVALID)
+        elif values.get(name) is not None and values[name] > MAX_ESTIMATE:
+            problems.add(label, f"`{label}` is at most {MAX_ESTIMATE:,}.", UserErrorCode.INVALID)
     if values.get("assignee_id") and not await unit.session.scalar(
         select(Membership.id).where(Membership.organization_id == project.organization_id, Membership.user_id == values["assignee_id"])
     ):

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime, timedelta
+from datetime import date, datetime
 from decimal import Decimal
 from typing import TYPE_CHECKING, Annotated, Any
 
@@ -21,7 +21,7 @@ from mcgraph.db import models as m
 from mcgraph.db.models import DependencyType, Health, Priority, ProjectStatus, StateCategory
 from mcgraph.domain import queries
 from mcgraph.domain.health_refresh import assess_projects
-from mcgraph.domain.measure import actual_costs, project_plans
+from mcgraph.domain.measure import actual_costs, days_after, project_plans
 
 if TYPE_CHECKING:
     from mcgraph.api.processes.types import Process, ProcessRun
@@ -302,7 +302,7 @@ async def _schedules(info: strawberry.Info, session: Any, ids: Any) -> dict[int,
 
 def _schedule_type(origin: date, plan: Any) -> ProjectSchedule:
     def day(offset: float) -> date:
-        return origin + timedelta(days=int(offset + 1e-9))
+        return days_after(origin, offset + 1e-9)
 
     return ProjectSchedule(
         start=origin,
