@@ -21,6 +21,7 @@
 
 from __future__ import annotations
 
+import traceback
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -33,7 +34,8 @@ from sqlalchemy.dialects import postgresql, sqlite
 from mcgraph.automation import deliveries  # noqa: F401 - installs the webhook sender
 from mcgraph.db import versions
 from mcgraph.db.models import AutomationRule, AutomationRun, AutomationRunState, Event
-from mcgraph.domain.automation_actions import ActionFailed, outside_part, perform
+from mcgraph.domain import secrets
+from mcgraph.domain.automation_actions import ActionFailed, known_secrets, opened, outside_part, perform
 from mcgraph.domain.automations import holds, listens_to, names_for
 from mcgraph.domain.errors import RequestError, UserError
 from mcgraph.logs import get_logger
@@ -143,6 +145,8 @@ async def execute(runtime: Runtime, run_id: int, organization_id: int | None = N
             return None
     index: int | None = None
     action: dict[str, Any] | None = None
+    keyring = secrets.Keyring.of(runtime.settings)
+    known: list[str] = []  # the rule's secrets, kept out of errors and logs
     try:
         async with runtime.system_unit(organization_id) as unit:
             run = await _claim(unit.session, run_id, runtime.clock.now())
@@ -153,6 +157,7 @@ async def execute(runtime: Runtime, run_id: int, organization_id: int | None = N
                     select(AutomationRule, Event).join_from(AutomationRule, Event, Event.id == run.event_id).where(AutomationRule.id == run.rule_id)
                 )
             ).one()
+            known = known_secrets(rule.actions, runtime.plugins, keyring)
             names = await names_for(unit.session, event, rule)
             try:
                 if rule.condition and not holds((), rule.condition, names, runtime.plugins):
@@ -165,6 +170,7 @@ async def execute(runtime: Runtime, run_id: int, organization_id: int | None = N
                 return _end(runtime, run, AutomationRunState.SUCCEEDED, None)
             cause = {"run": run.id, "rule": rule.id, "depth": run.depth}
             index, action = pending[0], rule.actions[pending[0]]
+            action = opened(action, runtime.plugins, keyring)
             if outside_part(action, runtime.plugins) is None:
                 pending.pop(0)
                 unit.cause = cause
@@ -172,16 +178,21 @@ async def execute(runtime: Runtime, run_id: int, organization_id: int | None = N
                 if not pending:
                     return _end(runtime, run, AutomationRunState.SUCCEEDED, None)
     except (UserError, RequestError) as error:
-        return await _fail(runtime, run_id, index, action, _message(error), retryable=False, claim=True)
+        return await _fail(runtime, run_id, index, action, _message(error), retryable=False, claim=True, known=known)
+    except secrets.SecretUnreadable as error:
+        return await _fail(runtime, run_id, index, action, str(error), retryable=False, claim=True)
     except ActionFailed as error:
-        return await _fail(runtime, run_id, index, action, error.message, retryable=error.retryable, records=error.records, claim=True)
+        return await _fail(
+            runtime, run_id, index, action, error.message, retryable=error.retryable, records=error.records, claim=True, known=known
+        )
     except Exception as error:  # noqa: BLE001 - logged with its trace; the run retries
-        log.exception("automation action failed", run_id=run_id, action=index)
-        return await _fail(runtime, run_id, index, action, f"{type(error).__name__}: {error}", retryable=True, claim=True)
+        _log_failure(error, known, run_id=run_id, action=index)
+        return await _fail(runtime, run_id, index, action, f"{type(error).__name__}: {error}", retryable=True, claim=True, known=known)
     for index in pending:
         action = rule.actions[index]
         key = f"{run_id}.{index}"
         try:
+            action = opened(action, runtime.plugins, keyring)
             outside = outside_part(action, runtime.plugins)
             complete = await outside(action.get("params") or {}, names, key, runtime.settings, runtime.clock.now()) if outside else None
             async with runtime.system_unit(organization_id, cause=cause) as unit:
@@ -196,12 +207,14 @@ async def execute(runtime: Runtime, run_id: int, organization_id: int | None = N
                 if index == pending[-1]:
                     return _end(runtime, run, AutomationRunState.SUCCEEDED, None)
         except (UserError, RequestError) as error:
-            return await _fail(runtime, run_id, index, action, _message(error), retryable=False)
+            return await _fail(runtime, run_id, index, action, _message(error), retryable=False, known=known)
+        except secrets.SecretUnreadable as error:
+            return await _fail(runtime, run_id, index, action, str(error), retryable=False)
         except ActionFailed as error:
-            return await _fail(runtime, run_id, index, action, error.message, retryable=error.retryable, records=error.records)
+            return await _fail(runtime, run_id, index, action, error.message, retryable=error.retryable, records=error.records, known=known)
         except Exception as error:  # noqa: BLE001 - logged with its trace; the run retries
-            log.exception("automation action failed", run_id=run_id, action=index)
-            return await _fail(runtime, run_id, index, action, f"{type(error).__name__}: {error}", retryable=True)
+            _log_failure(error, known, run_id=run_id, action=index)
+            return await _fail(runtime, run_id, index, action, f"{type(error).__name__}: {error}", retryable=True, known=known)
     raise AssertionError("unreachable: the last pending action ends the run")
 
 
@@ -242,9 +255,12 @@ async def _fail(
     retryable: bool,
     records: Sequence[Any] = (),
     claim: bool = False,
+    known: Sequence[str] = (),
 ) -> Outcome | None:
     """Record a failure in a transaction of its own; with ``claim``, the failed transaction's
-    claim was undone with it, so the run is claimed again here (None: another worker has it)."""
+    claim was undone with it, so the run is claimed again here (None: another worker has it).
+    The rule's secrets (``known``) are scrubbed out of the message."""
+    message = secrets.scrub(message, known)
     async with runtime.database.transaction() as session:
         if claim:
             run = await _claim(session, run_id, runtime.clock.now())
@@ -269,6 +285,16 @@ async def _fail(
         run.state = AutomationRunState.DEAD
         run.finished_at = runtime.clock.now()
         return Outcome(AutomationRunState.DEAD)
+
+
+def _log_failure(error: BaseException, known: Sequence[str], **context: Any) -> None:
+    """Log an action's unexpected failure with its trace, the rule's secrets scrubbed out."""
+    trace = "".join(traceback.format_exception(error))
+    scrubbed = secrets.scrub(trace, known)
+    if scrubbed == trace:
+        log.exception("automation action failed", **context)
+    else:
+        log.error("automation action failed", exception=scrubbed, **context)
 
 
 async def due_for_sending(runtime: Runtime, *, queue_empty: bool = True) -> list[tuple[int, int]]:
