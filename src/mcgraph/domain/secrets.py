@@ -160,3 +160,40 @@ def scrub(text: str, secrets: Iterable[str]) -> str:
     for form in sorted(forms, key=len, reverse=True):
         text = text.replace(form, SCRUBBED)
     return text
+
+
+# --- what is already stored: events written before, secrets kept in clear ---------------
+
+
+def scrub_event_data(data: Any, secrets_of: Any) -> dict[str, Any] | None:
+    """An event's data with the secrets of the rule actions it carries masked; None when
+    there was nothing to mask. Rule actions appear as ``changes.actions`` (before, after)."""
+    if not isinstance(data, Mapping):
+        return None
+    changes = data.get("changes")
+    pair = changes.get("actions") if isinstance(changes, Mapping) else None
+    if not isinstance(pair, list):
+        return None
+    masked = [mask_actions(side, secrets_of) for side in pair]
+    if masked == pair:
+        return None
+    return {**data, "changes": {**changes, "actions": masked}}
+
+
+def rotate_actions(actions: Any, secrets_of: Any, keyring: Keyring) -> list[dict[str, Any]] | None:
+    """A rule's stored actions with every secret encrypted with the current key (those in
+    clear encrypted); None when none was stored."""
+    if not isinstance(actions, list):
+        return None
+    rotated, touched = [], False
+    for action in actions:
+        params = action.get("params") if isinstance(action, Mapping) else None
+        if isinstance(params, Mapping):
+            values = dict(params)
+            for name in secrets_of(str(action.get("type"))):
+                if isinstance(values.get(name), str) and values[name]:
+                    values[name] = keyring.rotate(values[name])
+                    touched = True
+            action = {**action, "params": values}
+        rotated.append(action)
+    return rotated if touched else None
