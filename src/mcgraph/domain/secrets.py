@@ -31,6 +31,12 @@ SCRUBBED = "[redacted]"
 _INFO = b"mcgraph automation action secrets v1"
 
 
+_UNREADABLE = (
+    "A stored secret cannot be decrypted with MCGRAPH_SECRET_KEY nor any key of "
+    "MCGRAPH_SECRET_KEY_PREVIOUS; set the key it was saved with, or save the secret again."
+)
+
+
 class SecretUnreadable(Exception):
     """A stored secret was encrypted with a key that is neither current nor previous."""
 
@@ -67,10 +73,7 @@ class Keyring:
         try:
             return self._cipher.decrypt(stored[len(PREFIX) :].encode("ascii")).decode("utf-8")
         except InvalidToken:
-            raise SecretUnreadable(
-                "A stored secret cannot be decrypted with MCGRAPH_SECRET_KEY nor any key of "
-                "MCGRAPH_SECRET_KEY_PREVIOUS; set the key it was saved with, or save the secret again."
-            ) from None
+            raise SecretUnreadable(_UNREADABLE) from None
 
     def rotate(self, stored: str) -> str:
         """``stored`` encrypted with the current key (a plain value is encrypted)."""
@@ -79,7 +82,7 @@ class Keyring:
         try:
             return PREFIX + self._cipher.rotate(stored[len(PREFIX) :].encode("ascii")).decode("ascii")
         except InvalidToken:
-            raise SecretUnreadable("A stored secret cannot be decrypted with any configured key.") from None
+            raise SecretUnreadable(_UNREADABLE) from None
 
 
 def is_encrypted(value: Any) -> bool:
