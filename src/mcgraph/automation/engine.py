@@ -174,7 +174,8 @@ async def execute(runtime: Runtime, run_id: int, organization_id: int | None = N
             if outside_part(action, runtime.plugins) is None:
                 pending.pop(0)
                 unit.cause = cause
-                _record(run, {"index": index, "type": action["type"], "status": "done", "output": await perform(unit, action, names, f"{run.id}.{index}")})
+                output = _scrubbed(await perform(unit, action, names, f"{run.id}.{index}"), known)
+                _record(run, {"index": index, "type": action["type"], "status": "done", "output": output})
                 if not pending:
                     return _end(runtime, run, AutomationRunState.SUCCEEDED, None)
     except (UserError, RequestError) as error:
@@ -202,7 +203,7 @@ async def execute(runtime: Runtime, run_id: int, organization_id: int | None = N
                 if run is None:
                     return None
                 if not any(r["index"] == index and r.get("status") == "done" for r in run.results):
-                    output = await (complete(unit) if complete else perform(unit, action, names, key))
+                    output = _scrubbed(await (complete(unit) if complete else perform(unit, action, names, key)), known)
                     _record(run, {"index": index, "type": action["type"], "status": "done", "output": output})
                 if index == pending[-1]:
                     return _end(runtime, run, AutomationRunState.SUCCEEDED, None)
@@ -285,6 +286,17 @@ async def _fail(
         run.state = AutomationRunState.DEAD
         run.finished_at = runtime.clock.now()
         return Outcome(AutomationRunState.DEAD)
+
+
+def _scrubbed(value: Any, known: Sequence[str]) -> Any:
+    """An action's output (shown on the run) with the rule's secrets replaced."""
+    if isinstance(value, str):
+        return secrets.scrub(value, known)
+    if isinstance(value, dict):
+        return {key: _scrubbed(item, known) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_scrubbed(item, known) for item in value]
+    return value
 
 
 def _log_failure(error: BaseException, known: Sequence[str], **context: Any) -> None:
