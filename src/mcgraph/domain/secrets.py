@@ -4,7 +4,7 @@ An action declares which of its params are secrets (``send_webhook``'s ``secret`
 plugin's ``secret_params``). Such a value is stored as ``enc:v1:<Fernet token>``: AES-128
 in CBC mode with an HMAC-SHA256, under a key derived (HKDF-SHA256) from
 ``MCGRAPH_SECRET_KEY``. The keys of ``MCGRAPH_SECRET_KEY_PREVIOUS`` (comma-separated) still
-decrypt, so a key can be changed without losing what was stored; :func:`rotate` then
+decrypt, so a key can be changed without losing what was stored; :meth:`Keyring.rotate` then
 re-encrypts a value with the current key (``mcgraph secrets rotate`` does it for every
 stored secret).
 
