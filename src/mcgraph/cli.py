@@ -1,4 +1,4 @@
-"""The ``mcgraph`` command: serve, migrate, token, export-schema."""
+"""The ``mcgraph`` command: serve, migrate, token, secrets, export-schema."""
 
 from __future__ import annotations
 
@@ -253,6 +253,43 @@ def token_revoke(secret: str) -> None:
     if not _run(run):
         raise click.ClickException("no such token, or it is revoked already")
     click.echo("revoked", err=True)
+
+
+@main.group()
+def secrets() -> None:
+    """Stored secrets (automation actions' secret params)."""
+
+
+@secrets.command("rotate")
+def secrets_rotate() -> None:
+    """Re-encrypt every stored secret with MCGRAPH_SECRET_KEY, and mask secrets in old events.
+
+    Secrets encrypted with a key of MCGRAPH_SECRET_KEY_PREVIOUS (or kept in clear) are
+    encrypted with the current key; events written before an action's param was declared
+    secret (plugins' actions included) are masked. Safe to run again.
+    """
+    from mcgraph.db import Database
+    from mcgraph.domain.automation_actions import rotate_stored
+    from mcgraph.domain.secrets import Keyring, SecretUnreadable
+    from mcgraph.plugins.manager import Plugins, create_plugin_manager
+
+    settings = _settings()
+    prepare_database(settings)
+    plugins = Plugins(create_plugin_manager(allow=settings.plugins, block=settings.disable_plugins))
+
+    async def run() -> tuple[int, int]:
+        database = Database(settings.database_url)
+        try:
+            async with database.transaction() as session:
+                return await rotate_stored(session, plugins, Keyring.of(settings))
+        finally:
+            await database.dispose()
+
+    try:
+        rules, events = _run(run)
+    except SecretUnreadable as error:
+        raise click.ClickException(str(error)) from None
+    click.echo(f"re-encrypted the secrets of {rules} rule(s); masked secrets in {events} event(s)", err=True)
 
 
 @main.command("export-schema")

@@ -26,6 +26,10 @@ class Settings(BaseSettings):
     broker_url: str | None = None
     bus_url: str | None = None
     secret_key: SecretStr = SecretStr(DEVELOPMENT_SECRET_KEY)
+    secret_key_previous: Annotated[list[SecretStr], NoDecode] = Field(
+        default_factory=list,
+        description="Former values of MCGRAPH_SECRET_KEY, comma-separated: stored secrets encrypted with them still decrypt until `mcgraph secrets rotate` re-encrypts them with the current key.",
+    )
     allowed_origins: CommaList = Field(default_factory=list)
     plugins: CommaList | None = None
     disable_plugins: CommaList = Field(default_factory=list)
@@ -80,7 +84,7 @@ class Settings(BaseSettings):
     health_cost_over_at_risk: float = Field(default=0.05, ge=0)
     health_cost_over_off_track: float = Field(default=0.15, ge=0)
 
-    @field_validator("allowed_origins", "plugins", "disable_plugins", "webhook_allow", mode="before")
+    @field_validator("allowed_origins", "plugins", "disable_plugins", "webhook_allow", "secret_key_previous", mode="before")
     @classmethod
     def _split_commas(cls, value: object) -> object:
         if isinstance(value, str):

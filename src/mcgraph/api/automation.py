@@ -2,7 +2,8 @@
 
 Action params are JSON; ids in them (``taskId``, ``projectId``, ``assigneeId``) are
 global ids, turned into database ids for the domain and back for the client. A
-webhook's ``secret`` is never shown again once saved.
+param an action declares secret (a webhook's ``secret``) is never shown again once
+saved: answers carry ``********`` in its place, and sending ``********`` back keeps it.
 """
 
 from __future__ import annotations
@@ -24,7 +25,7 @@ from mcgraph.db import models as m
 from mcgraph.db.models import AutomationRunState, TriggerKind
 from mcgraph.db.pagination import SortKey, paginate
 from mcgraph.domain import automations
-from mcgraph.domain.automation_actions import ACTIONS
+from mcgraph.domain.automation_actions import ACTIONS, masked
 from mcgraph.domain.cron import describe as describe_schedule, parse_schedule
 from mcgraph.domain.errors import NotFound, UserError, UserErrorCode
 from mcgraph.domain.permissions import Action
@@ -35,7 +36,6 @@ strawberry.enum(AutomationRunState, name="AutomationRunState", description="Wher
 
 # action params that hold ids, and the type of object they name
 _ID_PARAMS = {"taskId": "Task", "projectId": "Project", "assigneeId": "User"}
-_HIDDEN = "********"
 
 
 def _type_in(name: str) -> str:
@@ -63,8 +63,6 @@ def _params_out(params: dict[str, Any]) -> dict[str, Any]:
     for name, type_name in _ID_PARAMS.items():
         if isinstance(values.get(name), int):
             values[name] = encode_id(type_name, values[name])
-    if values.get("secret"):
-        values["secret"] = _HIDDEN
     return values
 
 
@@ -115,8 +113,9 @@ class AutomationRule(Node):
         )
 
     @strawberry.field
-    def actions(self, root: strawberry.Parent[m.AutomationRule]) -> list[AutomationAction]:
-        return [AutomationAction(type=_type_out(a["type"]), params=_params_out(a.get("params") or {})) for a in root.actions]
+    def actions(self, root: strawberry.Parent[m.AutomationRule], info: strawberry.Info) -> list[AutomationAction]:
+        shown = masked(list(root.actions), info.context.runtime.plugins)
+        return [AutomationAction(type=_type_out(a["type"]), params=_params_out(a.get("params") or {})) for a in shown]
 
     @strawberry.field
     async def created_by(self, root: strawberry.Parent[m.AutomationRule], info: strawberry.Info) -> User | None:
@@ -368,6 +367,7 @@ class AutomationActionKind:
     type: str
     required_params: list[str]
     optional_params: list[str]
+    secret_params: list[str] = strawberry.field(description="Params that are secrets: stored encrypted, shown as `********`.")
     plugin: str | None = strawberry.field(description="The plugin that declared it; null for mcgraph's own.")
     description: str
 
@@ -395,11 +395,11 @@ class AutomationCatalog:
 
 def _catalog(plugins: Any) -> AutomationCatalog:
     actions = [
-        AutomationActionKind(type=_type_out(name), required_params=list(kind.required), optional_params=list(kind.optional), plugin=None, description="see docs/automations.md")
+        AutomationActionKind(type=_type_out(name), required_params=list(kind.required), optional_params=list(kind.optional), secret_params=list(kind.secrets), plugin=None, description="see docs/automations.md")
         for name, kind in ACTIONS.items()
     ]
     actions += [
-        AutomationActionKind(type=a.type, required_params=list(a.required), optional_params=list(a.optional), plugin=a.plugin, description=a.description)
+        AutomationActionKind(type=a.type, required_params=list(a.required), optional_params=list(a.optional), secret_params=list(a.secret_params), plugin=a.plugin, description=a.description)
         for a in plugins.actions.values()
     ]
     triggers = [AutomationTriggerKind(event_type=t, plugin=None, description="") for t in automations.CORE_EVENT_TYPES]

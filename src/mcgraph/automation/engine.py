@@ -22,6 +22,7 @@
 from __future__ import annotations
 
 import asyncio
+import traceback
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -34,8 +35,8 @@ from sqlalchemy.dialects import postgresql, sqlite
 from mcgraph.automation import deliveries  # noqa: F401 - installs the webhook sender
 from mcgraph.db import versions
 from mcgraph.db.models import AutomationRule, AutomationRun, AutomationRunState, Event
-from mcgraph.domain import expressions
-from mcgraph.domain.automation_actions import ActionFailed, outside_part, perform
+from mcgraph.domain import expressions, secrets
+from mcgraph.domain.automation_actions import ActionFailed, known_secrets, opened, outside_part, perform
 from mcgraph.domain.automations import holds, listens_to, names_for
 from mcgraph.domain.errors import RequestError, UserError
 from mcgraph.logs import get_logger
@@ -156,6 +157,8 @@ async def _execute(runtime: Runtime, run_id: int, organization_id: int | None) -
             return None
     index: int | None = None
     action: dict[str, Any] | None = None
+    keyring = secrets.Keyring.of(runtime.settings)
+    known: list[str] = []  # the rule's secrets, kept out of errors and logs
     try:
         async with runtime.system_unit(organization_id) as unit:
             run = await _claim(unit.session, run_id, runtime.clock.now())
@@ -166,6 +169,7 @@ async def _execute(runtime: Runtime, run_id: int, organization_id: int | None) -
                     select(AutomationRule, Event).join_from(AutomationRule, Event, Event.id == run.event_id).where(AutomationRule.id == run.rule_id)
                 )
             ).one()
+            known = known_secrets(rule.actions, runtime.plugins, keyring)
             names = await names_for(unit.session, event, rule)
             try:
                 if rule.condition and not await asyncio.to_thread(holds, (), rule.condition, names, runtime.plugins):
@@ -180,23 +184,30 @@ async def _execute(runtime: Runtime, run_id: int, organization_id: int | None) -
                 return _end(runtime, run, AutomationRunState.SUCCEEDED, None)
             cause = {"run": run.id, "rule": rule.id, "depth": run.depth}
             index, action = pending[0], rule.actions[pending[0]]
+            action = opened(action, runtime.plugins, keyring)
             if outside_part(action, runtime.plugins) is None:
                 pending.pop(0)
                 unit.cause = cause
-                _record(run, {"index": index, "type": action["type"], "status": "done", "output": await perform(unit, action, names, f"{run.id}.{index}")})
+                output = _scrubbed(await perform(unit, action, names, f"{run.id}.{index}"), known)
+                _record(run, {"index": index, "type": action["type"], "status": "done", "output": output})
                 if not pending:
                     return _end(runtime, run, AutomationRunState.SUCCEEDED, None)
     except (UserError, RequestError) as error:
-        return await _fail(runtime, run_id, index, action, _message(error), retryable=False, claim=True)
+        return await _fail(runtime, run_id, index, action, _message(error), retryable=False, claim=True, known=known)
+    except secrets.SecretUnreadable as error:
+        return await _fail(runtime, run_id, index, action, str(error), retryable=False, claim=True)
     except ActionFailed as error:
-        return await _fail(runtime, run_id, index, action, error.message, retryable=error.retryable, records=error.records, claim=True)
+        return await _fail(
+            runtime, run_id, index, action, error.message, retryable=error.retryable, records=error.records, claim=True, known=known
+        )
     except Exception as error:  # noqa: BLE001 - logged with its trace; the run retries
-        log.exception("automation action failed", run_id=run_id, action=index)
-        return await _fail(runtime, run_id, index, action, f"{type(error).__name__}: {error}", retryable=True, claim=True)
+        _log_failure(error, known, run_id=run_id, action=index)
+        return await _fail(runtime, run_id, index, action, f"{type(error).__name__}: {error}", retryable=True, claim=True, known=known)
     for index in pending:
         action = rule.actions[index]
         key = f"{run_id}.{index}"
         try:
+            action = opened(action, runtime.plugins, keyring)
             outside = outside_part(action, runtime.plugins)
             complete = await outside(action.get("params") or {}, names, key, runtime.settings, runtime.clock.now()) if outside else None
             async with runtime.system_unit(organization_id, cause=cause) as unit:
@@ -206,17 +217,19 @@ async def _execute(runtime: Runtime, run_id: int, organization_id: int | None) -
                 if run is None:
                     return None
                 if not any(r["index"] == index and r.get("status") == "done" for r in run.results):
-                    output = await (complete(unit) if complete else perform(unit, action, names, key))
+                    output = _scrubbed(await (complete(unit) if complete else perform(unit, action, names, key)), known)
                     _record(run, {"index": index, "type": action["type"], "status": "done", "output": output})
                 if index == pending[-1]:
                     return _end(runtime, run, AutomationRunState.SUCCEEDED, None)
         except (UserError, RequestError) as error:
-            return await _fail(runtime, run_id, index, action, _message(error), retryable=False)
+            return await _fail(runtime, run_id, index, action, _message(error), retryable=False, known=known)
+        except secrets.SecretUnreadable as error:
+            return await _fail(runtime, run_id, index, action, str(error), retryable=False)
         except ActionFailed as error:
-            return await _fail(runtime, run_id, index, action, error.message, retryable=error.retryable, records=error.records)
+            return await _fail(runtime, run_id, index, action, error.message, retryable=error.retryable, records=error.records, known=known)
         except Exception as error:  # noqa: BLE001 - logged with its trace; the run retries
-            log.exception("automation action failed", run_id=run_id, action=index)
-            return await _fail(runtime, run_id, index, action, f"{type(error).__name__}: {error}", retryable=True)
+            _log_failure(error, known, run_id=run_id, action=index)
+            return await _fail(runtime, run_id, index, action, f"{type(error).__name__}: {error}", retryable=True, known=known)
     raise AssertionError("unreachable: the last pending action ends the run")
 
 
@@ -259,9 +272,12 @@ async def _fail(
     retryable: bool,
     records: Sequence[Any] = (),
     claim: bool = False,
+    known: Sequence[str] = (),
 ) -> Outcome | None:
     """Record a failure in a transaction of its own; with ``claim``, the failed transaction's
-    claim was undone with it, so the run is claimed again here (None: another worker has it)."""
+    claim was undone with it, so the run is claimed again here (None: another worker has it).
+    The rule's secrets (``known``) are scrubbed out of the message."""
+    message = secrets.scrub(message, known)
     async with runtime.database.transaction() as session:
         if claim:
             run = await _claim(session, run_id, runtime.clock.now())
@@ -286,6 +302,27 @@ async def _fail(
         run.state = AutomationRunState.DEAD
         run.finished_at = runtime.clock.now()
         return Outcome(AutomationRunState.DEAD)
+
+
+def _scrubbed(value: Any, known: Sequence[str]) -> Any:
+    """An action's output (shown on the run) with the rule's secrets replaced."""
+    if isinstance(value, str):
+        return secrets.scrub(value, known)
+    if isinstance(value, dict):
+        return {key: _scrubbed(item, known) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_scrubbed(item, known) for item in value]
+    return value
+
+
+def _log_failure(error: BaseException, known: Sequence[str], **context: Any) -> None:
+    """Log an action's unexpected failure with its trace, the rule's secrets scrubbed out."""
+    trace = "".join(traceback.format_exception(error))
+    scrubbed = secrets.scrub(trace, known)
+    if scrubbed == trace:
+        log.exception("automation action failed", **context)
+    else:
+        log.error("automation action failed", exception=scrubbed, **context)
 
 
 async def due_for_sending(runtime: Runtime, *, queue_empty: bool = True) -> list[tuple[int, int]]:

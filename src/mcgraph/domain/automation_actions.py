@@ -17,10 +17,10 @@ type                   params
 ``start_process_run``  ``processKey``; ``input`` (an object; string values are templates)
 ``raise_event``        ``name``; ``payload`` (an object; string values are templates)
 ``override_health``    ``health`` (ON_TRACK, AT_RISK, OFF_TRACK), ``note``*; ``projectId``
-``send_webhook``       ``url``; ``secret`` (signs the body, Standard Webhooks style)
+``send_webhook``       ``url``; ``secret``† (signs the body, Standard Webhooks style)
 =====================  ==============================================================
 
-(* a template.) Each action runs in a transaction of its own, recorded with the run's
+(* a template; † a secret: stored encrypted, never shown, see :mod:`mcgraph.domain.secrets`.) Each action runs in a transaction of its own, recorded with the run's
 result for that action, so a retried or redelivered run never repeats one that took
 effect. An action whose work is I/O elsewhere (``send_webhook``) has an ``outside``
 part, done before that transaction opens, so that no transaction (and no organisation's
@@ -35,7 +35,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from mcgraph.db.models import Health, Priority
-from mcgraph.domain import comments, expressions, projects, runs, tasks
+from mcgraph.domain import comments, expressions, projects, runs, secrets, tasks
 from mcgraph.domain.errors import Problems, UserErrorCode
 from mcgraph.domain.processes import process_by_key
 from mcgraph.domain.unit import Unit
@@ -71,6 +71,8 @@ class ActionType:
     # I/O done outside any transaction: (params, names, key, settings, now) -> what the
     # action's transaction then does; ``run`` is both parts in one, for other callers
     outside: Callable[[Mapping[str, Any], Names, str, Settings, datetime], Awaitable[Completion]] | None = None
+    # params that are secrets: stored encrypted, shown masked (mcgraph.domain.secrets)
+    secrets: tuple[str, ...] = ()
 
 
 def _text(params: Mapping[str, Any], name: str, names: Names) -> str:
@@ -177,7 +179,7 @@ ACTIONS: dict[str, ActionType] = {
         ("health", "note"), ("projectId",), ("note",), _override_health,
         lambda p, n: f"set project {p.get('projectId') or (n.get('project') or {}).get('id')} health to {p['health']}: {_text(p, 'note', n)!r}",
     ),
-    "send_webhook": ActionType(("url",), ("secret",), (), _send_webhook, lambda p, n: f"POST the event to {p['url']}"),
+    "send_webhook": ActionType(("url",), ("secret",), (), _send_webhook, lambda p, n: f"POST the event to {p['url']}", secrets=("secret",)),
 }
 
 
@@ -199,7 +201,9 @@ def plugin_action(action: AutomationAction) -> ActionType:
     def describe(params: Mapping[str, Any], names: Names) -> str:
         return action.describe(params, names) if action.describe else f"{action.type}: {action.description}"
 
-    return ActionType(tuple(action.required), tuple(action.optional), tuple(action.templates), run, describe)
+    return ActionType(
+        tuple(action.required), tuple(action.optional), tuple(action.templates), run, describe, secrets=tuple(action.secret_params)
+    )
 
 
 def action_types(plugins: Plugins) -> dict[str, ActionType]:
@@ -231,6 +235,9 @@ def check_actions(actions: Sequence[Mapping[str, Any]], problems: Problems, plug
                 expressions.parse_template(str(params.get(name) or ""))
             except expressions.ExpressionError as error:
                 problems.add([*where, "params", name], error.message, UserErrorCode.BAD_EXPRESSION)
+        for name in kind.secrets:
+            if params.get(name) is not None and not isinstance(params[name], str):
+                problems.add([*where, "params", name], f"{name} is a string.", UserErrorCode.INVALID)
         _check_values(str(action["type"]), params, [*where, "params"], problems)
         declared = plugins.actions.get(str(action["type"]))
         if declared is not None and declared.check is not None:
@@ -265,8 +272,9 @@ def _kind(plugins: Plugins, name: str) -> ActionType:
 
 
 def describe(action: Mapping[str, Any], names: Names, plugins: Plugins) -> str:
-    """What the action would do for ``names``, in words (for a dry run)."""
-    return _kind(plugins, str(action["type"])).describe(action.get("params") or {}, names)
+    """What the action would do for ``names``, in words (for a dry run); its secrets masked."""
+    kind = _kind(plugins, str(action["type"]))
+    return kind.describe(secrets.mask_params(action.get("params") or {}, kind.secrets), names)
 
 
 def outside_part(
@@ -279,3 +287,80 @@ def outside_part(
 async def perform(unit: Unit, action: Mapping[str, Any], names: Names, key: str) -> dict[str, Any]:
     """Run one action in ``unit``; its output (ids it made or changed). ``key`` names the effect."""
     return await _kind(unit.plugins, str(action["type"])).run(unit, action.get("params") or {}, names, key)
+
+
+# --- secrets -----------------------------------------------------------------------
+
+
+def secret_params(plugins: Plugins, action_type: str) -> tuple[str, ...]:
+    """The params of ``action_type`` that are secrets (none for an unknown type)."""
+    if action_type in ACTIONS:
+        return ACTIONS[action_type].secrets
+    declared = plugins.actions.get(action_type)
+    return tuple(declared.secret_params) if declared is not None else ()
+
+
+def masked(actions: Any, plugins: Plugins) -> Any:
+    """A rule's actions with every secret shown as ``********``: for events and answers."""
+    return secrets.mask_actions(actions, lambda action_type: secret_params(plugins, action_type))
+
+
+def sealed(actions: Sequence[Mapping[str, Any]], plugins: Plugins, keyring: secrets.Keyring) -> list[dict[str, Any]]:
+    """A rule's actions as stored: every secret encrypted."""
+    return [
+        {**action, "params": secrets.seal_params(action.get("params") or {}, secret_params(plugins, str(action.get("type"))), keyring)}
+        for action in actions
+    ]
+
+
+def opened(action: Mapping[str, Any], plugins: Plugins, keyring: secrets.Keyring) -> dict[str, Any]:
+    """A stored action with its secrets decrypted, to run it."""
+    params = action.get("params") or {}
+    return {**action, "params": secrets.open_params(params, secret_params(plugins, str(action.get("type"))), keyring)}
+
+
+def known_secrets(actions: Sequence[Mapping[str, Any]], plugins: Plugins, keyring: secrets.Keyring) -> list[str]:
+    """The plain values of a rule's secrets, to scrub them out of messages."""
+    return secrets.secret_values(actions, lambda action_type: secret_params(plugins, action_type), keyring)
+
+
+async def rotate_stored(session: Any, plugins: Plugins, keyring: secrets.Keyring, batch: int = 500) -> tuple[int, int]:
+    """Re-encrypt every rule's secrets with the current key (those in clear encrypted), and
+    mask the secrets of every declared action (plugins' included) in stored events.
+
+    For ``mcgraph secrets rotate``; across organisations. Returns (rules, events) changed.
+    """
+    from sqlalchemy import select
+
+    from mcgraph.db import versions
+    from mcgraph.db.models import AutomationRule, Event
+
+    def secrets_of(action_type: str) -> tuple[str, ...]:
+        return secret_params(plugins, action_type)
+
+    organizations: set[int] = set()
+    rules = 0
+    for rule in await session.scalars(select(AutomationRule).order_by(AutomationRule.id)):
+        rotated = secrets.rotate_actions(rule.actions, secrets_of, keyring)
+        if rotated is not None and rotated != rule.actions:
+            rule.actions = rotated
+            organizations.add(rule.organization_id)
+            rules += 1
+    events, last = 0, 0
+    while True:
+        page = list(
+            await session.scalars(
+                select(Event).where(Event.id > last, Event.type.like("automation\\_rule.%", escape="\\")).order_by(Event.id).limit(batch)
+            )
+        )
+        if not page:
+            break
+        for event in page:
+            scrubbed = secrets.scrub_event_data(event.data, secrets_of)
+            if scrubbed is not None:
+                event.data = scrubbed
+                organizations.add(event.organization_id)
+                events += 1
+        last = page[-1].id
+    versions.changed(session, organizations)
+    return rules, events

@@ -35,7 +35,7 @@ from typing import Any
 from sqlalchemy import select
 
 from mcgraph.db.models import AutomationRule, AutomationRun, AutomationRunState, Event, Process, ProcessRun, Project, Task, TriggerKind
-from mcgraph.domain import expressions
+from mcgraph.domain import expressions, secrets
 from mcgraph.domain.cron import CronError, parse_schedule
 from mcgraph.domain.errors import NotFound, Problems, UserError, UserErrorCode
 from mcgraph.domain.projects import check_version
@@ -174,13 +174,15 @@ async def create_rule(unit: Unit, spec: RuleSpec) -> AutomationRule:
     check_spec(spec, problems, unit.plugins, unit.settings.expression_max_steps)
     await _check_unique(unit, problems, spec.name)
     await _check_process(unit, problems, spec.process_id)
+    values = _columns(spec, unit.now)
+    values["actions"] = _stored_actions(unit, values["actions"], [], problems)
     problems.raise_any()
     rule = AutomationRule(
         organization_id=unit.actor.organization_id,
         created_by_id=unit.actor.person_id,
         created_at=unit.now,
         updated_at=unit.now,
-        **_columns(spec, unit.now),
+        **values,
     )
     unit.session.add(rule)
     await unit.session.flush()
@@ -196,14 +198,23 @@ async def update_rule(unit: Unit, rule_id: int, expected_version: int | None, sp
     if spec.name.strip() != rule.name:
         await _check_unique(unit, problems, spec.name)
     await _check_process(unit, problems, spec.process_id)
-    problems.raise_any()
     values = _columns(spec, unit.now)
+    values["actions"] = _stored_actions(unit, values["actions"], list(rule.actions or ()), problems)
+    problems.raise_any()
     if values["schedule_cron"] == rule.schedule_cron and values["schedule_timezone"] == rule.schedule_timezone:
         values.pop("last_slot_at")
     changes = changed(rule, **values)
     if changes:
         rule.updated_at = unit.now
-        unit.record("automation_rule.updated", rule, changes={k: v for k, v in changes.items() if k != "last_slot_at"})
+        data: dict[str, Any] = {}
+        if "actions" in changes:
+            from mcgraph.domain.automation_actions import masked
+
+            before, after = changes["actions"]
+            changes["actions"] = (masked(before, unit.plugins), masked(after, unit.plugins))
+            if replaced := _secrets_replaced(unit, before, after):
+                data["secrets_changed"] = replaced
+        unit.record("automation_rule.updated", rule, changes={k: v for k, v in changes.items() if k != "last_slot_at"}, **data)
         await unit.session.flush()
     return rule
 
@@ -286,6 +297,64 @@ def _columns(spec: RuleSpec, now: datetime) -> dict[str, Any]:
         "condition": spec.condition.strip(),
         "actions": [dict(action) for action in spec.actions],
     }
+
+
+def _stored_actions(
+    unit: Unit, actions: list[dict[str, Any]], stored: list[dict[str, Any]], problems: Problems
+) -> list[dict[str, Any]]:
+    """``actions`` as they are to be stored: secrets encrypted.
+
+    ``********`` (what answers show for a saved secret) keeps the secret saved for the same
+    action (same place, same type); a secret equal to the saved one keeps its stored form,
+    so that saving a rule unchanged changes nothing.
+    """
+    from mcgraph.domain.automation_actions import secret_params
+
+    keyring = secrets.Keyring.of(unit.settings)
+    result = []
+    for index, action in enumerate(actions):
+        params = action.get("params")
+        if not isinstance(params, Mapping):
+            result.append(action)
+            continue
+        params = dict(params)
+        old = stored[index] if index < len(stored) and stored[index].get("type") == action.get("type") else {}
+        old_params = old.get("params") or {}
+        for name in secret_params(unit.plugins, str(action.get("type"))):
+            value, saved = params.get(name), old_params.get(name)
+            if value == secrets.MASK:
+                if saved in (None, ""):
+                    problems.add(
+                        ["actions", str(index), "params", name],
+                        f"{secrets.MASK} stands for a saved secret, and this action has none: send the secret itself.",
+                        UserErrorCode.INVALID,
+                    )
+                params[name] = saved
+            elif isinstance(value, str) and value and isinstance(saved, str) and _same_secret(keyring, saved, value):
+                params[name] = saved
+        result.append({**action, "params": secrets.seal_params(params, secret_params(unit.plugins, str(action.get("type"))), keyring)})
+    return result
+
+
+def _same_secret(keyring: secrets.Keyring, saved: str, value: str) -> bool:
+    try:
+        return keyring.decrypt(saved) == value
+    except secrets.SecretUnreadable:
+        return False
+
+
+def _secrets_replaced(unit: Unit, before: Any, after: Any) -> list[str]:
+    """Where a secret was set, changed or removed, as ``actions.<index>.params.<name>`` (never the value)."""
+    from mcgraph.domain.automation_actions import secret_params
+
+    before = before if isinstance(before, list) else []
+    paths = []
+    for index, action in enumerate(after or ()):
+        old = before[index] if index < len(before) and before[index].get("type") == action.get("type") else {}
+        for name in secret_params(unit.plugins, str(action.get("type"))):
+            if (action.get("params") or {}).get(name) != (old.get("params") or {}).get(name):
+                paths.append(f"actions.{index}.params.{name}")
+    return paths
 
 
 async def _check_unique(unit: Unit, problems: Problems, name: str) -> None:

@@ -151,6 +151,14 @@ def mcgraph_automation_actions() -> Sequence[AutomationAction] | None:
     (``agile.close_sprint``); a type declared twice, or one of mcgraph's, stops the
     start. The action's ``run`` is called in a worker, once per rule run, in a
     transaction of its own; all actions of all plugins are offered.
+
+    An action's ``secret_params`` name its params that are secrets (tokens, signing
+    keys): mcgraph stores them encrypted with a key derived from
+    ``MCGRAPH_SECRET_KEY``, passes them to ``run`` decrypted, and shows ``********``
+    instead of them in events, answers and dry runs. Each must also be in ``required``
+    or ``optional``, and not in ``templates``; a declaration breaking this stops the
+    start. Events written before a param was declared secret are scrubbed by
+    ``mcgraph secrets rotate``.
     """
 
 

@@ -88,6 +88,15 @@ def migration_folders(extra: dict[str, object] | None = None) -> list[Path]:
     return folders
 
 
+def _check_secret_params(action: AutomationAction) -> None:
+    """A secret param is one of the action's params, and never a template (a template's text is shown)."""
+    for name in action.secret_params:
+        if name not in (*action.required, *action.optional):
+            raise PluginError(f"plugin {action.plugin!r}: action {action.type!r} declares secret param {name!r}, which is not one of its params")
+        if name in action.templates:
+            raise PluginError(f"plugin {action.plugin!r}: action {action.type!r} declares {name!r} both secret and a template")
+
+
 class Plugins:
     """Calls the hooks of a plugin manager and combines their answers as documented."""
 
@@ -96,6 +105,8 @@ class Plugins:
         self.methodologies = self._collect_methodologies()
         self._settings = self._build_settings()
         self.actions: dict[str, AutomationAction] = self._collect("mcgraph_automation_actions", "type", "automation action")
+        for action in self.actions.values():
+            _check_secret_params(action)
         self.triggers: dict[str, AutomationTrigger] = self._collect("mcgraph_automation_triggers", "event_type", "trigger")
         self.conditions: dict[str, ConditionFunction] = self._collect("mcgraph_automation_conditions", "name", "condition function")
         self.graphql: list[tuple[str, GraphQLContribution]] = [

@@ -234,6 +234,11 @@ class AutomationAction:
     :class:`~mcgraph.plugins.ActionFailed` fails the action with that message. Params
     named in ``templates`` may hold ``{{ expression }}`` parts. ``check`` returns what is
     wrong with a rule's params, in words, when the rule is saved.
+
+    Params named in ``secret_params`` (an API token, a signing key) are secrets: each
+    must be a string; mcgraph stores it encrypted, hands it to ``run`` decrypted, and
+    never shows it again: events, ``automationRules`` answers, dry runs (``describe``
+    gets ``********`` in its place) and run errors carry ``********`` or ``[redacted]``.
     """
 
     type: str
@@ -244,6 +249,7 @@ class AutomationAction:
     templates: Sequence[str] = ()
     check: Callable[[Mapping[str, Any]], Sequence[str]] | None = None
     describe: Callable[[Mapping[str, Any], Mapping[str, Any]], str] | None = None
+    secret_params: Sequence[str] = ()
     plugin: str = field(default="", compare=False)  # filled in by mcgraph
 
 
