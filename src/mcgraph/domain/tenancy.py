@@ -258,7 +258,8 @@ async def _team(session: AsyncSession, actor: Actor, team_id: int) -> Team:
 
 async def ensure_teams(session: AsyncSession, org: Organization, teams: dict[str, list[int]]) -> None:
     """Make sure each named team exists with at least the given members (for seeding)."""
-    for name, user_ids in teams.items():
+    for given, user_ids in teams.items():
+        name = identifier(given, "name")
         team = await session.scalar(select(Team).where(Team.organization_id == org.id, Team.name == name))
         if team is None:
             team = Team(organization_id=org.id, name=name)
