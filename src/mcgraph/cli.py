@@ -69,12 +69,22 @@ def main() -> None:
 @click.option("--demo", is_flag=True, help="Seed a demo organisation and print an owner token.")
 @click.option("--database-url", envvar="MCGRAPH_DATABASE_URL", default=None, help="Overrides MCGRAPH_DATABASE_URL.")
 def serve(host: str, port: int, workers: int, demo: bool, database_url: str | None) -> None:
-    """Serve the API; with no configuration, on the embedded SQLite default."""
+    """Serve the API; with no configuration, on the embedded SQLite default.
+
+    Logs, uvicorn's included, are written the app's way (JSON lines in production) by this
+    process and, with ``--workers``, by each worker process (the app factory configures
+    them): uvicorn is given no logging configuration of its own, and its access lines,
+    which carry query strings, are left to the app's middleware.
+    """
     import uvicorn
+
+    from mcgraph.logs import configure_logging, get_logger
 
     if database_url:
         os.environ["MCGRAPH_DATABASE_URL"] = database_url
     settings = _settings()
+    configure_logging(settings)
+    log = get_logger("mcgraph.cli")
     prepare_database(settings)
     address = f"http://{host}:{port}/graphql"
     if demo:
@@ -82,13 +92,12 @@ def serve(host: str, port: int, workers: int, demo: bool, database_url: str | No
         click.echo(f"Demo organisation ready. Owner token:\n\n    {token}\n")
         click.echo(f"Open {address} and set the header  Authorization: Bearer {token}")
         click.echo(f"or open the live dashboard at http://{host}:{port}/ and paste the token.\n")
-    click.echo(f"mcgraph serving {address}" + ("" if settings.is_production else " (GraphiQL)"))
+    log.info("mcgraph serving", url=address, graphiql=not settings.is_production, workers=workers)
     if workers > 1 and not settings.bus_url:
-        click.echo(
-            "warning: with several workers and no MCGRAPH_BUS_URL, a subscriber hears of a change made "
+        log.warning(
+            "with several workers and no MCGRAPH_BUS_URL, a subscriber hears of a change made "
             "through another worker only at the hub's poll (MCGRAPH_HUB_POLL_SECONDS); set MCGRAPH_BUS_URL "
-            "to redis://... or postgresql://...",
-            err=True,
+            "to redis://... or postgresql://..."
         )
     uvicorn.run(
         "mcgraph.app:create_app_from_env",
@@ -97,6 +106,8 @@ def serve(host: str, port: int, workers: int, demo: bool, database_url: str | No
         port=port,
         workers=workers,
         log_level=settings.log_level,
+        log_config=None,
+        access_log=False,
         lifespan="on",
         ws_max_size=1 << 20,
         ws_per_message_deflate=settings.ws_compression,

@@ -42,6 +42,7 @@ class Settings(BaseSettings):
     max_tokens: int = Field(default=2000, ge=1, description="Lexical tokens of a GraphQL document; parsing stops past it.")
     max_query_cost: int = Field(default=50_000, ge=1, description="Estimated cost: 1 per field, times first/last of paginated fields.")
     max_errors: int = Field(default=20, ge=2, description="Errors returned per response; the last one says how many more were left out.")
+    max_directives: int = Field(default=5, ge=1, description="Directives on one field, fragment, operation or variable; more refuse the document with one TOO_MANY_DIRECTIVES error.")
     default_page_size: int = Field(default=20, ge=1)
     max_request_bytes: int = Field(default=1_048_576, ge=1, description="Largest GraphQL POST body; larger ones are refused with 413.")
     max_query_string_bytes: int = Field(default=8192, ge=1, description="Longest GraphQL GET query string; longer ones are refused with 414.")

@@ -14,6 +14,9 @@
 * rate: each query and mutation is charged to its token, one request and, once it has
   validated, its cost (see :mod:`mcgraph.ratelimit`); past the limits it is refused
   (RATE_LIMITED, ``extensions.retryAfter``; over HTTP 429 with ``Retry-After``);
+* directives: more than ``MCGRAPH_MAX_DIRECTIVES`` directives on one field, fragment,
+  operation or variable refuse the document with one error (TOO_MANY_DIRECTIVES) instead
+  of one per directive (auditors' "directive overloading" probe);
 * production (``MCGRAPH_ENV=production``): introspection is refused
   (INTROSPECTION_DISABLED) and validation messages carry no "Did you mean" suggestions.
 
@@ -40,6 +43,7 @@ import orjson
 from cachetools import LRUCache
 
 from graphql import (
+    BREAK,
     DocumentNode,
     FieldNode,
     FragmentDefinitionNode,
@@ -50,6 +54,7 @@ from graphql import (
     GraphQLSchema,
     InlineFragmentNode,
     IntValueNode,
+    Node,
     OperationDefinitionNode,
     OperationType,
     SelectionSetNode,
@@ -67,6 +72,7 @@ from strawberry.schema.validation_rules.maybe_null import MaybeNullValidationRul
 from strawberry.schema.validation_rules.one_of import OneOfInputValidationRule
 
 INTROSPECTION_FIELDS = frozenset({"__schema", "__type"})
+TOO_MANY_DIRECTIVES = "TOO_MANY_DIRECTIVES"
 PAGE_ARGUMENTS = ("first", "last")
 
 
@@ -77,6 +83,7 @@ class Limits:
     max_tokens: int = 2000
     max_cost: int = 50_000
     max_errors: int = 20
+    max_directives: int = 5
     default_page_size: int = 20
     production: bool = False
 
@@ -92,6 +99,7 @@ class Limits:
             max_tokens=settings.max_tokens,
             max_cost=settings.max_query_cost,
             max_errors=settings.max_errors,
+            max_directives=settings.max_directives,
             default_page_size=settings.default_page_size,
             production=settings.is_production,
         )
@@ -234,6 +242,31 @@ class MaxCostRule(LimitRule):
         return self.limits.default_page_size
 
 
+class MaxDirectivesRule(LimitRule):
+    """Refuses the first location that carries more than ``max_directives`` directives, once:
+    the document's other errors are then left out (see :func:`only_directive_refusal`)."""
+
+    def enter(self, node: Node, *_: object) -> object:
+        directives = getattr(node, "directives", None)
+        if directives and len(directives) > self.limits.max_directives:
+            self.report_error(
+                GraphQLError(
+                    f"{len(directives)} directives in one place, more than the limit of {self.limits.max_directives} "
+                    "(MCGRAPH_MAX_DIRECTIVES).",
+                    node,
+                    extensions={"code": TOO_MANY_DIRECTIVES},
+                )
+            )
+            return BREAK
+        return None
+
+
+def only_directive_refusal(errors: list[GraphQLError]) -> list[GraphQLError]:
+    """``errors``, or only the directive refusal among them: one error, not one per directive."""
+    refusal = [e for e in errors if (e.extensions or {}).get("code") == TOO_MANY_DIRECTIVES]
+    return refusal or errors
+
+
 class NoIntrospectionRule(ValidationRule):
     """Refuses ``__schema`` and ``__type`` (``__typename`` stays allowed)."""
 
@@ -254,7 +287,7 @@ def limit_rules(
     """The limit rules bound to this operation's limits and variable values; ``costs``
     receives each operation's estimated cost, ``read`` the variables that cost depends on."""
     bound = {"limits": limits, "variables": dict(variables or {}), "costs": {} if costs is None else costs, "read": set() if read is None else read}
-    rules: list[type[ValidationRule]] = [type(rule.__name__, (rule,), bound) for rule in (MaxDepthRule, MaxAliasesRule, MaxCostRule)]
+    rules: list[type[ValidationRule]] = [type(rule.__name__, (rule,), bound) for rule in (MaxDepthRule, MaxAliasesRule, MaxCostRule, MaxDirectivesRule)]
     if limits.production:
         rules.append(NoIntrospectionRule)
     return rules
@@ -332,12 +365,14 @@ class DocumentLimitsExtension(SchemaExtension):
                 MaybeNullValidationRule,
                 OneOfInputValidationRule,
             )
-            context.pre_execution_errors = validate(
-                context.schema._schema,
-                context.graphql_document,
-                rules,
-                max_errors=limits.max_errors,
-                hide_suggestions=limits.production,
+            context.pre_execution_errors = only_directive_refusal(
+                validate(
+                    context.schema._schema,
+                    context.graphql_document,
+                    rules,
+                    max_errors=limits.max_errors,
+                    hide_suggestions=limits.production,
+                )
             )
             cost = costs.get(context.operation_name, 0)
             if not context.pre_execution_errors and context.query:

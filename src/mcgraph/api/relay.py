@@ -1,8 +1,11 @@
 """Relay conventions: opaque global ids, the ``Node`` interface and connections.
 
-A global id is ``base64url("<Type>:<pk>")``. Clients treat it as opaque; ``node(id:)``
+A global id is ``base64url("<Type>:<pk>")``, unpadded. Clients treat it as opaque; ``node(id:)``
 and ``nodes(ids:)`` fetch any object by it. Object types that are nodes are declared
-with :func:`node_type`, which ties the GraphQL type to its model.
+with :func:`node_type`, which ties the GraphQL type to its model. Only the exact text
+:func:`encode_id` writes is an id: another spelling of the same object (``Task:01``,
+padding, ``+``/``/``, white space) names nothing, so an id compares equal as text exactly
+when it names the same object.
 """
 
 from __future__ import annotations
@@ -33,14 +36,16 @@ def encode_id(type_name: str, pk: int) -> strawberry.ID:
 
 
 def decode_id(global_id: str) -> tuple[str, int] | None:
-    """``(type name, pk)`` of a global id, or None when it is not one of ours."""
+    """``(type name, pk)`` of a global id, or None when it is not one of ours as :func:`encode_id` writes it."""
     try:
         raw = base64.urlsafe_b64decode(global_id + "=" * (-len(global_id) % 4)).decode()
         type_name, _, digits = raw.partition(":")
         pk = parse_id(digits)
-        return (type_name, pk) if type_name in MODEL_OF_TYPE and pk is not None else None
     except (binascii.Error, UnicodeDecodeError, ValueError):
         return None
+    if type_name not in MODEL_OF_TYPE or pk is None or encode_id(type_name, pk) != global_id:
+        return None
+    return type_name, pk
 
 
 def global_id_of(row: Any) -> strawberry.ID:

@@ -3,6 +3,9 @@
 A cursor holds the sort values of its row, so a page is found by ``WHERE (keys) >
 (cursor)`` on an index, never by OFFSET: the tenth page costs what the first does, and
 rows inserted meanwhile neither repeat nor vanish from the pages that follow.
+
+A cursor is accepted only as :func:`encode_cursor` writes it: the same values spelled
+otherwise (padding, white space, another number or date form) do not belong to the list.
 """
 
 from __future__ import annotations
@@ -271,6 +274,8 @@ def decode_cursor(cursor: str, keys: Sequence[SortKey]) -> list[Any]:
         values = json.loads(raw, object_hook=_hook)
         if not isinstance(values, list) or len(values) != len(keys):
             raise ValueError("wrong length")
+        if encode_cursor(values) != cursor:
+            raise ValueError("not as written")
         return [key.coerce(value) for key, value in zip(keys, values, strict=True)]
-    except (binascii.Error, ValueError, TypeError, UnicodeDecodeError):
+    except (binascii.Error, ValueError, TypeError, UnicodeDecodeError, RecursionError):
         raise BadInput(f"The cursor {cursor!r} does not belong to this list; ask again from the start.") from None

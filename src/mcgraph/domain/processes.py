@@ -16,6 +16,7 @@ from typing import Any
 from sqlalchemy import func, select
 
 from mcgraph.domain.cron import CronError, parse_schedule
+from mcgraph.domain import identifiers
 from mcgraph.db.models import Assignment, Membership, Process, ProcessStatus, ProcessStep, ProcessVersion, RejectAction, Role, Team
 from mcgraph.domain.errors import Problems, UserError, UserErrorCode
 from mcgraph.domain.projects import KEY_PATTERN, check_version
@@ -76,7 +77,7 @@ async def get_process(unit: Unit, process_id: int, field: str = "processId") -> 
 
 async def process_by_key(unit: Unit, key: str, field: str = "processKey") -> Process:
     process = await unit.session.scalar(
-        select(Process).where(Process.organization_id == unit.actor.organization_id, Process.key == key.strip().upper())
+        select(Process).where(Process.organization_id == unit.actor.organization_id, Process.key == identifiers.lookup_key(key))
     )
     if process is None:
         raise UserError.one(field, f"No process with the key {key!r}.", UserErrorCode.NOT_FOUND)
@@ -101,7 +102,7 @@ async def create_process(
     source_project_id: int | None = None,
 ) -> Process:
     problems = Problems()
-    key = key.strip().upper()
+    key = identifiers.key(key)
     if not KEY_PATTERN.match(key):
         problems.add("key", "A key is 2 to 10 capital letters and digits, starting with a letter.", UserErrorCode.INVALID)
     elif await unit.session.scalar(select(Process.id).where(Process.organization_id == unit.actor.organization_id, Process.key == key)):

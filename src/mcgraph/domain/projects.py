@@ -17,7 +17,7 @@ from typing import Any
 from sqlalchemy import delete, select
 
 from mcgraph.db.models import CostEntry, Health, Membership, Project, ProjectLabel, ProjectMember, ProjectStatus
-from mcgraph.domain import snapshots
+from mcgraph.domain import identifiers, snapshots
 from mcgraph.domain.errors import Problem, Problems, UserError, UserErrorCode
 from mcgraph.domain.health_refresh import refresh_health
 from mcgraph.domain.unit import Unit, changed
@@ -87,7 +87,7 @@ async def create_project(
     members: Sequence[MemberSpec] = (),
 ) -> Project:
     problems = Problems()
-    key = key.strip().upper()
+    key = identifiers.key(key)
     if not KEY_PATTERN.match(key):
         problems.add("key", "A key is 2 to 10 capital letters and digits, starting with a letter.", UserErrorCode.INVALID)
     elif await unit.session.scalar(

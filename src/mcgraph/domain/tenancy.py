@@ -1,6 +1,8 @@
 """Organisations, their members and roles, and teams.
 
-Rules kept here: e-mail addresses are unique and compared lower-cased; only an owner
+Rules kept here: e-mail addresses are unique and compared lower-cased, and they, slugs and
+team and user names are identifiers (NFKC, no hidden characters; see
+:mod:`mcgraph.domain.identifiers`); only an owner
 may make or unmake an owner; an organisation always keeps at least one owner; a member
 who leaves loses the organisation's tokens and team places.
 """
@@ -16,6 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from mcgraph.db.models import ApiToken, Membership, Organization, Role, Team, TeamMember, User
 from mcgraph.domain.errors import UserError, UserErrorCode
+from mcgraph.domain.identifiers import identifier
 from mcgraph.domain.permissions import Action, Actor, can
 
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
@@ -23,13 +26,14 @@ _SLUG = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,62}[a-z0-9])?$")
 
 
 def normalize_email(email: str) -> str:
-    email = email.strip().lower()
+    email = identifier(email, "email").lower()
     if not _EMAIL.match(email) or len(email) > 320:
         raise UserError.one("email", f"{email!r} is not an e-mail address.", UserErrorCode.INVALID)
     return email
 
 
 def check_slug(slug: str) -> str:
+    slug = identifier(slug, "slug")
     if not _SLUG.match(slug):
         raise UserError.one(
             "slug",
@@ -49,7 +53,8 @@ def _check_name(value: str, field: str, *, required: bool = True, limit: int = 2
 
 
 async def ensure_organization(session: AsyncSession, slug: str, name: str | None = None) -> Organization:
-    org = await session.scalar(select(Organization).where(Organization.slug == check_slug(slug)))
+    slug = check_slug(slug)
+    org = await session.scalar(select(Organization).where(Organization.slug == slug))
     if org is None:
         org = Organization(slug=slug, name=name or slug)
         session.add(org)
@@ -61,7 +66,7 @@ async def ensure_user(session: AsyncSession, email: str, name: str = "") -> User
     email = normalize_email(email)
     user = await session.scalar(select(User).where(User.email == email))
     if user is None:
-        user = User(email=email, name=name.strip() or email.split("@", 1)[0])
+        user = User(email=email, name=identifier(name, "name") or email.split("@", 1)[0])
         session.add(user)
         await session.flush()
     return user
@@ -137,7 +142,7 @@ async def remove_member(session: AsyncSession, actor: Actor, membership_id: int,
 async def create_team(
     session: AsyncSession, actor: Actor, *, name: str, description: str = "", member_ids: Sequence[int] = ()
 ) -> Team:
-    name = _check_name(name, "name")
+    name = _check_name(identifier(name, "name"), "name")
     await _check_team_name_free(session, actor, name)
     team = Team(
         organization_id=actor.organization_id,
@@ -154,8 +159,8 @@ async def update_team(
     session: AsyncSession, actor: Actor, team_id: int, *, name: str | None = None, description: str | None = None
 ) -> Team:
     team = await _team(session, actor, team_id)
-    if name is not None and name.strip() != team.name:
-        team.name = _check_name(name, "name")
+    if name is not None and identifier(name, "name") != team.name:
+        team.name = _check_name(identifier(name, "name"), "name")
         await _check_team_name_free(session, actor, team.name)
     if description is not None:
         team.description = _check_name(description, "description", required=False, limit=2000)
@@ -253,7 +258,8 @@ async def _team(session: AsyncSession, actor: Actor, team_id: int) -> Team:
 
 async def ensure_teams(session: AsyncSession, org: Organization, teams: dict[str, list[int]]) -> None:
     """Make sure each named team exists with at least the given members (for seeding)."""
-    for name, user_ids in teams.items():
+    for given, user_ids in teams.items():
+        name = identifier(given, "name")
         team = await session.scalar(select(Team).where(Team.organization_id == org.id, Team.name == name))
         if team is None:
             team = Team(organization_id=org.id, name=name)

@@ -18,6 +18,7 @@ from mcgraph.db import versions
 from mcgraph.db.engine import begin_write
 from mcgraph.db.models import ApiToken, Membership
 from mcgraph.domain.errors import Unauthenticated, UserError, UserErrorCode
+from mcgraph.domain.identifiers import identifier
 from mcgraph.domain.permissions import Action, Actor, can
 
 TOKEN_PREFIX = "mcg_"
@@ -89,7 +90,7 @@ async def issue(
     """Create a token for a member; returns the row and the secret, which is never kept."""
     if expires_at is not None and expires_at <= now:
         raise UserError.one("expiresAt", "The expiry must be in the future.", UserErrorCode.INVALID)
-    name = name.strip()
+    name = identifier(name, "name")
     if len(name) > 200:
         raise UserError.one("name", "A token name has at most 200 characters.", UserErrorCode.TOO_LONG)
     secret = new_secret()

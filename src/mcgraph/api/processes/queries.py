@@ -12,6 +12,7 @@ from mcgraph.db import models as m
 from mcgraph.db.models import ProcessStatus, RunState
 from mcgraph.db.pagination import SortKey, paginate
 from mcgraph.domain.errors import BadInput
+from mcgraph.domain.identifiers import lookup_key
 from mcgraph.domain.permissions import Action
 from mcgraph.domain.queries import contains
 
@@ -62,7 +63,7 @@ class ProcessesQuery:
             return await info.context.loaders.by_id(m.Process).load(pk_of(id, "Process"))
         async with info.context.read() as session:
             return await session.scalar(
-                select(m.Process).where(m.Process.organization_id == info.context.actor.organization_id, m.Process.key == key.strip().upper())
+                select(m.Process).where(m.Process.organization_id == info.context.actor.organization_id, m.Process.key == lookup_key(key))
             )
 
     @query(Action.PROJECT_READ, description="Runs of the organisation's processes, newest first by default.")

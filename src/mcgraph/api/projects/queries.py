@@ -17,6 +17,7 @@ from mcgraph.db.models import Health, ProjectStatus
 from mcgraph.db.pagination import paginate
 from mcgraph.domain import queries
 from mcgraph.domain.errors import BadInput
+from mcgraph.domain.identifiers import lookup_key
 from mcgraph.domain.permissions import Action
 
 
@@ -87,7 +88,7 @@ class ProjectsQuery:
         async with info.context.read() as session:
             return await session.scalar(
                 queries.project_select(info.context.actor.organization_id, queries.ProjectQuery(include_archived=True)).where(
-                    m.Project.key == key.strip().upper()
+                    m.Project.key == lookup_key(key)
                 )
             )
 
