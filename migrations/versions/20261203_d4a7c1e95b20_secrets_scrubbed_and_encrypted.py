@@ -1,7 +1,7 @@
 """secrets: masked in the events written before, encrypted where rules keep them
 
 Revision ID: d4a7c1e95b20
-Revises: 8b41f0c2d9e3
+Revises: 5e7a1c9d4b26
 Create Date: 2026-12-03 18:00:00
 
 ``updateAutomationRule`` used to write a webhook's secret, before and after, into its
@@ -24,7 +24,7 @@ from mcgraph.domain import secrets
 from mcgraph.settings import load_settings
 
 revision: str = 'd4a7c1e95b20'
-down_revision: str | Sequence[str] | None = '8b41f0c2d9e3'
+down_revision: str | Sequence[str] | None = '5e7a1c9d4b26'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
