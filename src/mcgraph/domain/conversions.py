@@ -23,7 +23,7 @@ from mcgraph.db.models import Assignment, Dependency, DependencyType, Event, Mem
 from mcgraph.domain import processes, projects, tasks
 from mcgraph.domain.errors import UserError, UserErrorCode
 from mcgraph.domain.runs import waits_for_keys
-from mcgraph.domain.schedule import ScheduleLink, ScheduleTask, compute_schedule
+from mcgraph.domain.schedule import DependencyCycle, ScheduleLink, ScheduleTask, compute_schedule
 from mcgraph.domain.unit import Unit
 
 
@@ -88,14 +88,15 @@ async def project_from_process(
     steps = await processes.version_steps(unit, version.id)
     start = start_date or unit.today
     hours = unit.settings.hours_per_day
-    plan = compute_schedule(
-        [ScheduleTask(s.position, s.duration_hours / hours, s.offset_hours / hours) for s in steps],
-        [
-            ScheduleLink(next(p.position for p in steps if p.key == needed), s.position, DependencyType.FS)
-            for i, s in enumerate(steps)
-            for needed in waits_for_keys(s, steps, i)
-        ],
-    )
+    position = {step.key: index for index, step in enumerate(steps)}
+    links = [(position[needed], index) for index, step in enumerate(steps) for needed in waits_for_keys(step, steps, index)]
+    try:
+        plan = compute_schedule(
+            [ScheduleTask(index, s.duration_hours / hours, s.offset_hours / hours) for index, s in enumerate(steps)],
+            [ScheduleLink(p, s, DependencyType.FS) for p, s in links],
+        )
+    except DependencyCycle as cycle:
+        raise UserError.one("processKey", f"The steps of {process.key} wait for each other in a cycle: {cycle}.", UserErrorCode.CYCLE) from None
     project = await projects.create_project(
         unit,
         key=key,
@@ -107,21 +108,21 @@ async def project_from_process(
     )
     project.source_process_id = process.id
     await unit.session.flush()
-    created: dict[str, Task] = {}
+    planned = []
     for index, step in enumerate(steps):
-        times = plan.times[step.position]
-        created[step.key] = await tasks.create_task(
-            unit,
-            project_id=project.id,
-            title=step.name,
-            description=step.instructions,
-            assignee_id=step.assignee_id if step.assignment == Assignment.USER else (process.owner_id if step.assignment == Assignment.OWNER else None),
-            estimate_hours=step.duration_hours,
-            start_date=start + timedelta(days=int(times.earliest_start)),
-            due_date=start + timedelta(days=int(times.earliest_finish + 0.999)),
+        times = plan.times[index]
+        planned.append(
+            tasks.PlannedTask(
+                title=step.name,
+                description=step.instructions,
+                assignee_id=step.assignee_id if step.assignment == Assignment.USER else (process.owner_id if step.assignment == Assignment.OWNER else None),
+                estimate_hours=step.duration_hours,
+                start_date=start + timedelta(days=int(times.earliest_start)),
+                due_date=start + timedelta(days=int(times.earliest_finish + 0.999)),
+            )
         )
-        for needed in waits_for_keys(step, steps, index):
-            await tasks.add_dependency(unit, created[needed].id, created[step.key].id)
+    # one statement set for the whole plan, one cycle check and one health refresh (not one per step)
+    await tasks.create_planned_tasks(unit, project, planned, links)
     unit.record("process.became_project", process, project_id=project.id)
     await unit.session.flush()
     return project
