@@ -83,3 +83,71 @@ async def test_a_process_version_has_a_bounded_number_of_steps(gql, app, acme):
     payload = await process_mutation(gql, "createProcess", {"key": "HUGE", "name": "Huge", "steps": steps(limit + 1)}, acme[Role.MANAGER])
     assert [(e["field"], e["code"]) for e in payload["userErrors"]] == [(["steps"], "TOO_LONG")]
     assert str(limit) in payload["userErrors"][0]["message"]
+
+
+CREATE_TASK = "mutation($input: CreateTaskInput!) { createTask(input: $input) { task { id } userErrors { code } } }"
+
+
+async def new_project(gql: Any, token: str) -> str:
+    created = await gql.data(
+        'mutation { createProject(input: {key: "BND", name: "Bounds"}) { project { id } userErrors { code } } }', token=token
+    )
+    return created["createProject"]["project"]["id"]
+
+
+async def task_count(database: Any) -> int:
+    async with database.session() as session:
+        return await session.scalar(select(func.count()).select_from(m.Task))
+
+
+def refusal(body: dict[str, Any]) -> dict[str, Any]:
+    assert body.get("data") is None, body
+    [error] = body["errors"]
+    assert error["extensions"]["code"] == "BAD_USER_INPUT", error
+    return error
+
+
+async def test_a_task_with_a_hundred_thousand_labels_is_refused_before_anything_runs(gql, app, database, acme):
+    """On today's main it ran: 100,000 labels checked, sorted and written (25 s of CPU)."""
+    token = acme[Role.MEMBER]
+    project_id = await new_project(gql, acme[Role.MANAGER])
+    labels = [f"l{n}" for n in range(100_000)]
+    with statements(app) as seen:
+        body = await gql(CREATE_TASK, {"input": {"projectId": project_id, "title": "Many labels", "labels": labels}}, token=token)
+    error = refusal(body)
+    assert error["extensions"]["field"] == "$input.labels" and error["extensions"]["limit"] == 100
+    assert "100000 items" in error["message"] and "100" in error["message"]
+    assert not any(table in s for s in seen for table in ("INTO task", "INTO event", "FROM project"))  # nothing looked up or written
+    assert await task_count(database) == 0
+    # at the bound it is accepted
+    ok = await gql.data(CREATE_TASK, {"input": {"projectId": project_id, "title": "Labels", "labels": labels[:100]}}, token=token)
+    assert ok["createTask"]["userErrors"] == [] and await task_count(database) == 1
+
+
+async def test_literal_lists_and_strings_in_the_document_are_bounded_too(gql, app, database, acme):
+    token = acme[Role.MEMBER]
+    project_id = await new_project(gql, acme[Role.MANAGER])
+    labels = ", ".join(f'"l{n}"' for n in range(101))
+    body = await gql(f'mutation {{ createTask(input: {{projectId: "{project_id}", title: "T", labels: [{labels}]}}) {{ task {{ id }} }} }}', token=token)
+    assert refusal(body)["extensions"]["field"] == "createTask(input).labels"
+    long_title = "t" * 1001
+    body = await gql(f'mutation {{ createTask(input: {{projectId: "{project_id}", title: "{long_title}"}}) {{ task {{ id }} }} }}', token=token)
+    error = refusal(body)
+    assert error["extensions"]["field"] == "createTask(input).title" and error["extensions"]["limit"] == 1000
+    assert await task_count(database) == 0
+
+
+async def test_every_string_and_list_argument_has_a_bound(gql, app, database, acme):
+    limits = app.state.runtime.settings
+    token = acme[Role.MEMBER]
+    project_id = await new_project(gql, acme[Role.MANAGER])
+    huge = "d" * (limits.max_string_length + 1)
+    body = await gql(CREATE_TASK, {"input": {"projectId": project_id, "title": "T", "description": huge}}, token=token)
+    assert refusal(body)["extensions"] == {"code": "BAD_USER_INPUT", "field": "$input.description", "limit": limits.max_string_length}
+    ids = [project_id] * (limits.max_list_items + 1)
+    body = await gql("query($ids: [ID!]!) { nodes(ids: $ids) { id } }", {"ids": ids}, token=token)
+    assert refusal(body)["extensions"]["field"] == "$ids"
+    # a domain rule under the cap still answers its own code
+    short = await gql.data(CREATE_TASK, {"input": {"projectId": project_id, "title": "t" * 501}}, token=token)
+    assert short["createTask"]["userErrors"] == [{"code": "TOO_LONG"}]
+    assert await task_count(database) == 0
