@@ -5,7 +5,9 @@ each argument is walked along its declared type, literals in the document and va
 alike, and
 
 * a list holds at most ``MCGRAPH_MAX_LIST_ITEMS`` items (ids, steps, updates...), or
-  fewer where :data:`LIST_BOUNDS` says so (``labels``: 100);
+  fewer where :data:`LIST_BOUNDS` says so (``labels``: 100); a list written in the
+  document itself is bounded by ``MCGRAPH_MAX_TOKENS`` already, and only by
+  :data:`LIST_BOUNDS` here;
 * a string has at most ``MCGRAPH_MAX_STRING_LENGTH`` characters (descriptions,
   instructions, comment bodies...), or fewer where :data:`STRING_BOUNDS` says so (names,
   titles, keys, e-mails: 1,000).
@@ -92,8 +94,10 @@ def check_value(value: Any, type_: Any, name: str, path: str, bounds: Bounds) ->
     if value is None or isinstance(value, VariableNode):
         return
     if isinstance(type_, GraphQLList):
-        items = value.values if isinstance(value, ListValueNode) else value if isinstance(value, list) else [value]
-        limit = bounds.list_bound(name)
+        literal = isinstance(value, ListValueNode)
+        items = value.values if literal else value if isinstance(value, list) else [value]
+        # a list written in the document is bounded by the token limit already; its own bound still applies
+        limit = LIST_BOUNDS.get(name, len(items)) if literal else bounds.list_bound(name)
         if len(items) > limit:
             raise TooLarge(f"`{path}` has {len(items)} items, more than the limit of {limit}.", path, limit)
         for index, item in enumerate(items):

@@ -14,6 +14,7 @@ from mcgraph.api.projects import collab_types
 from mcgraph.api.projects.collab_types import Comment, CostEntry, Event, TimeEntry
 from mcgraph.api.projects.methodology import Methodology, Stage, TaskState
 from mcgraph.api.fields import query
+from mcgraph.api.limits import charge_computed, costs
 from mcgraph.api.relay import Connection, Node, node_type, pk_of, window
 from mcgraph.domain.permissions import Action
 from mcgraph.api.tenancy.types import User
@@ -59,6 +60,9 @@ class HealthOverride:
         return await info.context.loaders.by_id(m.User).load(self._by_id) if self._by_id else None
 
 
+SCHEDULE_COST = 1_000  # a critical-path computation over a project's tasks, whatever its size (see mcgraph.api.limits)
+
+
 @strawberry.type(description="A project's health: the verdict shown, the computed one and why.")
 class ProjectHealth:
     health: Health = strawberry.field(description="The override when there is one, else the computed health.")
@@ -96,6 +100,7 @@ class ProjectSchedule:
 
     @strawberry.field(description="The chain of critical tasks from start to finish.")
     async def critical_path(self, info: strawberry.Info) -> list[Task]:
+        charge_computed(info, len(self._critical), "The critical path")
         return await info.context.loaders.by_id(m.Task).load_many(self._critical)
 
 
@@ -433,9 +438,15 @@ class Project(Node):
     ) -> Connection[Event]:
         return await collab_types.events(info, "project", root.organization_id, root.id, types, (first, after, last, before))
 
-    @strawberry.field(description="The plan by the critical path method over dependencies and estimates.")
+    @strawberry.field(
+        description="The plan by the critical path method over dependencies and estimates. Costs 1,000, and its task count again when it runs.",
+        metadata=costs(SCHEDULE_COST),
+    )
     async def schedule(self, root: strawberry.Parent[m.Project], info: strawberry.Info) -> ProjectSchedule:
-        return await info.context.loaders.batch("schedule", lambda s, ids: _schedules(info, s, ids)).load(root.id)
+        # computed once per operation (the loader keeps it), charged each time it is asked for
+        schedule = await info.context.loaders.batch("schedule", lambda s, ids: _schedules(info, s, ids)).load(root.id)
+        charge_computed(info, len(schedule.tasks), "The schedule")
+        return schedule
 
     @query(Action.PROJECT_READ, description="The project's tasks: filter, order and page them.")
     async def tasks(
