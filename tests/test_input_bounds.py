@@ -9,15 +9,23 @@
 
 from __future__ import annotations
 
+import asyncio
+import time
+from datetime import date
 from typing import Any
 
+import httpx
+
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import func, insert, select
 
 from mcgraph.db import models as m
+from mcgraph.app import create_app
 from mcgraph.db.models import Role
+from mcgraph.domain import schedule as schedule_module
 from tests.conftest import process_mutation, process_ok, without_rate_limits
 from tests.helpers import statements
+from tests.live import serving
 
 
 @pytest.fixture
@@ -151,3 +159,117 @@ async def test_every_string_and_list_argument_has_a_bound(gql, app, database, ac
     short = await gql.data(CREATE_TASK, {"input": {"projectId": project_id, "title": "t" * 501}}, token=token)
     assert short["createTask"]["userErrors"] == [{"code": "TOO_LONG"}]
     assert await task_count(database) == 0
+
+
+async def seed_large_project(database: Any, tasks: int) -> None:
+    """Project LARGE of acme: ``tasks`` tasks of a day each, in one chain, inserted directly."""
+    async with database.transaction() as session:
+        org = await session.scalar(select(m.Organization).where(m.Organization.slug == "acme"))
+        project = m.Project(
+            organization_id=org.id, key="LARGE", name="Large", methodology="simple", stage="plan",
+            status=m.ProjectStatus.ACTIVE, start_date=date(2026, 3, 2),
+        )
+        session.add(project)
+        await session.flush()
+        await session.execute(
+            insert(m.Task),
+            [
+                {"organization_id": org.id, "project_id": project.id, "key_number": n + 1, "title": f"T{n}", "state": "todo",
+                 "state_category": m.StateCategory.TODO, "rank": f"r{n:06d}", "estimate_hours": 8.0}
+                for n in range(tasks)
+            ],
+        )
+        ids = list(await session.scalars(select(m.Task.id).where(m.Task.project_id == project.id).order_by(m.Task.id)))
+        await session.execute(
+            insert(m.Dependency),
+            [{"organization_id": org.id, "predecessor_id": a, "successor_id": b, "type": m.DependencyType.FS} for a, b in zip(ids, ids[1:])],
+        )
+
+
+LARGE = 10_000
+ALIASED = "{ " + " ".join(f'a{n}: project(key: "LARGE") {{ schedule {{ criticalPath {{ id }} }} }}' for n in range(15)) + " }"
+
+
+async def test_aliases_of_a_large_schedule_are_refused_by_cost_and_it_is_computed_once(gql, database, acme, monkeypatch):
+    """On today's main a viewer got all fifteen critical paths of 10,000 tasks (14 s of CPU)."""
+    await seed_large_project(database, LARGE)
+    computed = []
+    real = schedule_module.compute_schedule
+
+    def counted(*args: Any) -> Any:
+        computed.append(1)
+        return real(*args)
+
+    monkeypatch.setattr(schedule_module, "compute_schedule", counted)
+    body = await gql(ALIASED, token=acme[Role.VIEWER])
+    codes = {error["extensions"]["code"] for error in body.get("errors", [])}
+    assert codes == {"QUERY_TOO_COMPLEX"}, body.get("errors")
+    answered = [alias for alias in (body["data"] or {}).values() if alias is not None]
+    assert len(answered) <= 3  # what fits in MCGRAPH_MAX_QUERY_COST, at most
+    assert all(len(alias["schedule"]["criticalPath"]) == LARGE for alias in answered)
+    assert len(computed) == 1
+    # asked once, the same schedule is answered in full
+    once = await gql.data('{ project(key: "LARGE") { schedule { durationDays criticalPath { id } } } }', token=acme[Role.VIEWER])
+    assert len(once["project"]["schedule"]["criticalPath"]) == LARGE
+
+
+async def test_healthz_answers_within_a_second_while_large_requests_run(settings, clock, database, acme):
+    await seed_large_project(database, LARGE)
+    limit = settings.max_process_steps
+    async with serving(create_app(settings, clock=clock)) as url, httpx.AsyncClient(base_url=url, timeout=60) as client:
+        headers = {"Authorization": f"Bearer {acme[Role.MANAGER]}"}
+
+        async def post(query: str, variables: dict[str, Any] | None = None) -> dict[str, Any]:
+            response = await client.post("/graphql", json={"query": query, "variables": variables or {}}, headers=headers)
+            body = response.json()
+            assert "errors" not in body, body["errors"]
+            return body["data"]
+
+        created = await post(
+            "mutation($i: CreateProcessInput!) { createProcess(input: $i) { process { id } userErrors { code } } }",
+            {"i": {"key": "BIG", "name": "Big", "steps": steps(limit)}},
+        )
+        process_id = created["createProcess"]["process"]["id"]
+        await post(f'mutation {{ publishProcess(input: {{processId: "{process_id}"}}) {{ userErrors {{ code }} }} }}')
+        waits: list[float] = []
+        done = asyncio.Event()
+
+        async def poll() -> None:
+            async with httpx.AsyncClient(base_url=url, timeout=30) as poller:
+                while not done.is_set():
+                    began = time.monotonic()
+                    assert (await poller.get("/healthz")).status_code == 200
+                    waits.append(time.monotonic() - began)
+
+        poller = asyncio.create_task(poll())
+        try:
+            made = await post(
+                'mutation { createProjectFromProcess(input: {processKey: "BIG", key: "BIGP"}) { project { key } userErrors { code } } }'
+            )
+            assert made["createProjectFromProcess"]["userErrors"] == []
+            planned = await post('{ project(key: "LARGE") { schedule { durationDays finish } } }')
+            assert planned["project"]["schedule"]["durationDays"] == LARGE
+        finally:
+            done.set()
+            await poller
+    print(f"/healthz: {len(waits)} answers, the slowest in {max(waits):.3f} s")
+    assert len(waits) > 5
+    assert max(waits) < 1.0
+
+
+def test_a_computed_field_is_estimated_at_its_declared_cost():
+    from graphql import parse, validate
+
+    from mcgraph.api.limits import Limits, limit_rules
+    from mcgraph.api.projects.types import SCHEDULE_COST
+    from mcgraph.api.schema import build_schema
+
+    def estimate(document: str) -> int:
+        costs: dict[str | None, int] = {}
+        assert validate(build_schema()._schema, parse(document), limit_rules(Limits(), {}, costs)) == []
+        return costs[None]
+
+    # project 1 + schedule (its declared cost + durationDays 1), against project 1 + name 1
+    assert estimate('{ project(key: "P") { schedule { durationDays } } }') == 1 + SCHEDULE_COST + 1
+    assert estimate('{ project(key: "P") { name } }') == 2
+    assert estimate("{ projects(first: 10) { nodes { schedule { durationDays } } } }") == 10 * (1 + 1 + SCHEDULE_COST + 1)

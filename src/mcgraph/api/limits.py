@@ -8,7 +8,8 @@
 * aliases: aliased fields, counted through fragments, a fragment spread twice counting
   twice (TOO_MANY_ALIASES);
 * cost: 1 per field, or the cost a computed field declares (:func:`declared_cost`:
-  ``schedule`` 1,000, a process's ``metrics`` 500...); a field that takes ``first``/``last``
+  ``schedule``, a process's ``metrics``, ``workload`` and ``portfolio``: 100 each, as much
+  as a default page of tasks); a field that takes ``first``/``last``
   multiplies the cost of what it selects (itself included) by that argument, literal or
   variable, or by ``MCGRAPH_DEFAULT_PAGE_SIZE`` when absent; nested multiplications
   multiply (QUERY_TOO_COMPLEX);

@@ -4,6 +4,7 @@ rule, ordering, and dependencies between tasks (cycles refused, naming the cycle
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
@@ -149,7 +150,8 @@ async def create_planned_tasks(
         await unit.session.execute(select(func.max(Task.rank), func.max(Task.key_number)).where(Task.project_id == project.id))
     ).one()
     created: list[Task] = []
-    for item in planned:
+    for index, item in enumerate(planned):
+        await _let_others_run(index)
         last_rank = key_between(last_rank, None)
         number = (number or 0) + 1
         created.append(
@@ -163,7 +165,8 @@ async def create_planned_tasks(
         )
     unit.session.add_all(created)
     await unit.session.flush()
-    for task in created:
+    for index, task in enumerate(created):
+        await _let_others_run(index)
         unit.record("task.created", task, project_id=project.id, title=task.title, state=task.state, key=task_key(project, task))
     dependencies = [
         Dependency(
@@ -174,7 +177,8 @@ async def create_planned_tasks(
     ]
     unit.session.add_all(dependencies)
     await unit.session.flush()
-    for dependency in dependencies:
+    for index, dependency in enumerate(dependencies):
+        await _let_others_run(index)
         unit.record(
             "dependency.added", dependency, project_id=project.id, predecessor_id=dependency.predecessor_id,
             successor_id=dependency.successor_id, type=dependency.type, lag_days=dependency.lag_days,
@@ -182,6 +186,12 @@ async def create_planned_tasks(
     await unit.session.flush()
     await refresh_health(unit, [project.id])
     return created
+
+
+async def _let_others_run(index: int, every: int = 100) -> None:
+    """Hand the event loop to other requests (and ``/healthz``) every ``every`` items of a long loop."""
+    if index and index % every == 0:
+        await asyncio.sleep(0)
 
 
 async def update_task(unit: Unit, task_id: int, expected_version: int | None, fields: dict[str, Any]) -> Task:

@@ -284,7 +284,7 @@ class Process(Node):
     async def source_project(self, root: strawberry.Parent[m.Process], info: strawberry.Info) -> Project | None:
         return await info.context.loaders.by_id(m.Project).load(root.source_project_id) if root.source_project_id else None
 
-    @query(Action.PROJECT_READ, description="Where time goes: runs, cycle time, on-time rate, per step, the bottleneck, a trend.", metadata=costs(500))
+    @query(Action.PROJECT_READ, description="Where time goes: runs, cycle time, on-time rate, per step, the bottleneck, a trend.", metadata=costs(100))
     async def metrics(
         self,
         root: strawberry.Parent[m.Process],

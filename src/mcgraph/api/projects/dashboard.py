@@ -80,7 +80,7 @@ class Portfolio:
 
 @strawberry.type
 class DashboardQuery:
-    @query(Action.PROJECT_READ, description="Open work per member of the organisation, or of one team, for a period.", metadata=costs(500))
+    @query(Action.PROJECT_READ, description="Open work per member of the organisation, or of one team, for a period.", metadata=costs(100))
     async def workload(
         self,
         info: strawberry.Info,
@@ -122,7 +122,7 @@ class DashboardQuery:
             ],
         )
 
-    @query(Action.PROJECT_READ, description="Counts by health and status, the projects at risk and off track, overdue totals.", metadata=costs(500))
+    @query(Action.PROJECT_READ, description="Counts by health and status, the projects at risk and off track, overdue totals.", metadata=costs(100))
     async def portfolio(self, info: strawberry.Info) -> Portfolio:
         runtime = info.context.runtime
         async with info.context.read() as session:

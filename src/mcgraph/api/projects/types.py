@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import TYPE_CHECKING, Annotated, Any
@@ -23,6 +24,7 @@ from mcgraph.db.models import DependencyType, Health, Priority, ProjectStatus, S
 from mcgraph.domain import queries
 from mcgraph.domain.health_refresh import assess_projects
 from mcgraph.domain.measure import actual_costs, project_plans
+from mcgraph.domain.schedule import OFF_LOOP_TASKS
 
 if TYPE_CHECKING:
     from mcgraph.api.processes.types import Process, ProcessRun
@@ -60,7 +62,7 @@ class HealthOverride:
         return await info.context.loaders.by_id(m.User).load(self._by_id) if self._by_id else None
 
 
-SCHEDULE_COST = 1_000  # a critical-path computation over a project's tasks, whatever its size (see mcgraph.api.limits)
+SCHEDULE_COST = 100  # a critical-path computation, as much as a default page of tasks (see mcgraph.api.limits)
 
 
 @strawberry.type(description="A project's health: the verdict shown, the computed one and why.")
@@ -302,7 +304,14 @@ def assessment_loader(info: strawberry.Info) -> Any:
 async def _schedules(info: strawberry.Info, session: Any, ids: Any) -> dict[int, ProjectSchedule]:
     projects = list(await session.scalars(select(m.Project).where(m.Project.id.in_(list(ids)))))
     plans = await project_plans(session, projects, info.context.today, info.context.runtime.settings.hours_per_day)
-    return {pid: _schedule_type(origin, plan) for pid, (origin, plan) in plans.items()}
+    return {pid: await _schedule_type_off_loop(origin, plan) for pid, (origin, plan) in plans.items()}
+
+
+async def _schedule_type_off_loop(origin: date, plan: Any) -> ProjectSchedule:
+    """A large plan's answer is built in a worker thread, as its schedule was computed."""
+    if len(plan.times) < OFF_LOOP_TASKS:
+        return _schedule_type(origin, plan)
+    return await asyncio.to_thread(_schedule_type, origin, plan)
 
 
 def _schedule_type(origin: date, plan: Any) -> ProjectSchedule:
@@ -439,7 +448,7 @@ class Project(Node):
         return await collab_types.events(info, "project", root.organization_id, root.id, types, (first, after, last, before))
 
     @strawberry.field(
-        description="The plan by the critical path method over dependencies and estimates. Costs 1,000, and its task count again when it runs.",
+        description="The plan by the critical path method over dependencies and estimates. Costs 100, and its task count again when it runs.",
         metadata=costs(SCHEDULE_COST),
     )
     async def schedule(self, root: strawberry.Parent[m.Project], info: strawberry.Info) -> ProjectSchedule:
