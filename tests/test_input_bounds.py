@@ -273,3 +273,12 @@ def test_a_computed_field_is_estimated_at_its_declared_cost():
     assert estimate('{ project(key: "P") { schedule { durationDays } } }') == 1 + SCHEDULE_COST + 1
     assert estimate('{ project(key: "P") { name } }') == 2
     assert estimate("{ projects(first: 10) { nodes { schedule { durationDays } } } }") == 10 * (1 + 1 + SCHEDULE_COST + 1)
+
+
+async def test_a_project_with_more_tasks_than_a_process_holds_is_refused_before_its_steps_are_made(gql, app, database, acme):
+    limit = app.state.runtime.settings.max_process_steps
+    await seed_large_project(database, limit + 1)
+    project = await gql.data('{ project(key: "LARGE") { id } }', token=acme[Role.MANAGER])
+    payload = await process_mutation(gql, "createProcessFromProject", {"projectId": project["project"]["id"], "key": "LP"}, acme[Role.MANAGER])
+    assert [(e["field"], e["code"]) for e in payload["userErrors"]] == [(["projectId"], "TOO_LONG")]
+    assert payload["process"] is None

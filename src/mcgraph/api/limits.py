@@ -95,7 +95,8 @@ def declared_cost(definition: Any) -> int:
     return int(metadata.get(COST, 1))
 
 
-_charged: weakref.WeakKeyDictionary[Any, int] = weakref.WeakKeyDictionary()  # operation scope -> computed cost so far
+# the operation's dataloaders (made afresh for each result of a subscription) -> computed cost so far
+_charged: weakref.WeakKeyDictionary[Any, int] = weakref.WeakKeyDictionary()
 
 
 def charge_computed(info: Any, size: int, what: str) -> None:
@@ -104,7 +105,7 @@ def charge_computed(info: Any, size: int, what: str) -> None:
     and its computed charges so far pass ``MCGRAPH_MAX_QUERY_COST``."""
     context = info.context
     limits = Limits.of(context)
-    scope = context.scope
+    scope = context.loaders  # what the computed values are kept in, as long as they are
     spent = _charged.get(scope, 0) + size
     estimate = getattr(context, "cost", 0) or 0
     if estimate + spent > limits.max_cost:

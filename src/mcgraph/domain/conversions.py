@@ -32,6 +32,11 @@ async def process_from_project(unit: Unit, project_id: int, *, key: str, name: s
     rows = list(await unit.session.scalars(select(Task).where(Task.project_id == project.id, Task.process_run_id.is_(None))))
     if not rows:
         raise UserError.one("projectId", "The project has no tasks to turn into steps.", UserErrorCode.INVALID)
+    limit = unit.settings.max_process_steps
+    if len(rows) > limit:  # before the steps are made: a process version could not hold them
+        raise UserError.one(
+            "projectId", f"The project has {len(rows)} tasks; a process has at most {limit} steps (MCGRAPH_MAX_PROCESS_STEPS).", UserErrorCode.TOO_LONG
+        )
     ids = [t.id for t in rows]
     links = [
         (p, s)
@@ -46,15 +51,17 @@ async def process_from_project(unit: Unit, project_id: int, *, key: str, name: s
     origin = _origin(project, rows, started)
     order = _dependency_order(rows, links)
     keys: dict[int, str] = {}
+    taken: set[str] = set()
     specs = []
     predecessors: dict[int, list[int]] = defaultdict(list)
     for p, s in links:
         predecessors[s].append(p)
     for task in order:
         step_key = processes.slug(task.title)
-        while step_key in keys.values():
+        while step_key in taken:
             step_key = f"{step_key}-{task.key_number}"[:64]
         keys[task.id] = step_key
+        taken.add(step_key)
         begin = started.get(task.id) or task.created_at
         finish = task.completed_at or (datetime.combine(task.due_date, time(), UTC) if task.due_date else None)
         duration = (finish - begin).total_seconds() / 3600 if finish and finish > begin else (task.estimate_hours or 8.0)
