@@ -7,10 +7,20 @@
   introspection query passes; introspection is refused altogether in production;
 * aliases: aliased fields, counted through fragments, a fragment spread twice counting
   twice (TOO_MANY_ALIASES);
-* cost: 1 per field; a field that takes ``first``/``last`` multiplies the cost of what it
-  selects (itself included) by that argument, literal or variable, or by
-  ``MCGRAPH_DEFAULT_PAGE_SIZE`` when absent; nested multiplications multiply
-  (QUERY_TOO_COMPLEX);
+* cost: 1 per field, or the cost a computed field declares (:func:`declared_cost`:
+  ``schedule``, a process's ``metrics``, ``workload`` and ``portfolio``: 100 each, as much
+  as a default page of tasks); a field that takes ``first``/``last``
+  multiplies the cost of what it selects (itself included) by that argument, literal or
+  variable, or by ``MCGRAPH_DEFAULT_PAGE_SIZE`` when absent; nested multiplications
+  multiply (QUERY_TOO_COMPLEX);
+* computed cost: what a computed field computes has a size only known when it runs (a
+  project's schedule is as large as its task list), so such a field is charged again, at
+  execution, by that size (:func:`charge_computed`: a schedule its task count, a critical
+  path its length), each time it is asked for, aliases included, though the computation
+  itself is done once per operation (its dataloader); once the estimate plus these charges
+  pass ``MCGRAPH_MAX_QUERY_COST`` the field is refused with QUERY_TOO_COMPLEX, so fifteen
+  aliases of a 10,000-task project's ``schedule { criticalPath }`` get an error, not 14 s of
+  CPU;
 * rate: each query and mutation is charged to its token, one request and, once it has
   validated, its cost (see :mod:`mcgraph.ratelimit`); past the limits it is refused
   (RATE_LIMITED, ``extensions.retryAfter``; over HTTP 429 with ``Retry-After``);
@@ -71,9 +81,46 @@ from strawberry.extensions import SchemaExtension
 from strawberry.schema.validation_rules.maybe_null import MaybeNullValidationRule
 from strawberry.schema.validation_rules.one_of import OneOfInputValidationRule
 
+from mcgraph.domain.errors import ErrorCode, RequestError
+
 INTROSPECTION_FIELDS = frozenset({"__schema", "__type"})
 TOO_MANY_DIRECTIVES = "TOO_MANY_DIRECTIVES"
 PAGE_ARGUMENTS = ("first", "last")
+COST = "mcgraph.cost"  # a field's metadata key: its declared cost, instead of 1
+
+
+def costs(cost: int) -> dict[str, int]:
+    """The metadata of a computed field that costs ``cost`` (``strawberry.field(metadata=...)``)."""
+    return {COST: cost}
+
+
+def declared_cost(definition: Any) -> int:
+    """What one resolution of the field ``definition`` is estimated to cost: 1, unless it declares more."""
+    field = (getattr(definition, "extensions", None) or {}).get("strawberry-definition")
+    metadata = getattr(field, "metadata", None) or {}
+    return int(metadata.get(COST, 1))
+
+
+# the operation's dataloaders (made afresh for each result of a subscription) -> computed cost so far
+_charged: weakref.WeakKeyDictionary[Any, int] = weakref.WeakKeyDictionary()
+
+
+def charge_computed(info: Any, size: int, what: str) -> None:
+    """Charge the running operation ``size`` for what a computed field returns (a schedule:
+    its tasks); refuse the field (QUERY_TOO_COMPLEX) when the operation's estimated cost
+    and its computed charges so far pass ``MCGRAPH_MAX_QUERY_COST``."""
+    context = info.context
+    limits = Limits.of(context)
+    scope = context.loaders  # what the computed values are kept in, as long as they are
+    spent = _charged.get(scope, 0) + size
+    estimate = getattr(context, "cost", 0) or 0
+    if estimate + spent > limits.max_cost:
+        raise RequestError(
+            f"{what} is {size:,} items; with the rest of the operation (cost {estimate + _charged.get(scope, 0):,}) it passes the "
+            f"limit of {limits.max_cost:,} (MCGRAPH_MAX_QUERY_COST). Ask for it once per operation.",
+            code=ErrorCode.QUERY_TOO_COMPLEX,
+        )
+    _charged[scope] = spent
 
 
 @dataclass(frozen=True)
@@ -205,7 +252,7 @@ class MaxCostRule(LimitRule):
         for field, inner, condition in self.selections(selection_set, seen):
             definition = self.definition(schema.get_type(condition) if condition else parent, field)
             child_type = get_named_type(definition.type) if definition is not None else None
-            total += self.multiplier(field, definition) * (1 + self.cost(schema, child_type, field.selection_set, inner))
+            total += self.multiplier(field, definition) * (declared_cost(definition) + self.cost(schema, child_type, field.selection_set, inner))
             if total > self.limits.max_cost:
                 break  # enough to refuse
         return total

@@ -19,6 +19,7 @@ from mcgraph.api.context import OperationScopeExtension
 from mcgraph.api.deadline import TimeLimitExtension
 from mcgraph.api.errors import ErrorPolicyExtension
 from mcgraph.api.events import EventsQuery
+from mcgraph.api.input_bounds import InputBoundsExtension
 from mcgraph.api.limits import DocumentLimitsExtension
 from mcgraph.api.observe import ObserveExtension
 from mcgraph.api.response_cache import ResponseCacheExtension
@@ -76,7 +77,7 @@ def build_schema(plugins: Plugins | None = None) -> strawberry.Schema:
         mutation=merge_types("Mutation", roots.mutation((TenancyMutation, ProjectsMutation, CollabMutation, ProcessesMutation, AutomationMutation))),
         subscription=merge_types("Subscription", roots.subscription((Subscription,))),
         types=[Node, *core_types, *roots.types],
-        extensions=[ObserveExtension, ErrorPolicyExtension, DocumentLimitsExtension, InputValuesExtension, OperationScopeExtension, ResponseCacheExtension, TimeLimitExtension],
+        extensions=[ObserveExtension, ErrorPolicyExtension, DocumentLimitsExtension, InputValuesExtension, InputBoundsExtension, OperationScopeExtension, ResponseCacheExtension, TimeLimitExtension],
         config=StrawberryConfig(auto_camel_case=True, scalar_map={datetime: AWARE_DATETIME, Decimal: FINITE_DECIMAL}),
         added_fields=plugin_fields(contributions, {t.__name__: t for t in core_types}),
     )

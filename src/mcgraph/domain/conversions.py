@@ -23,7 +23,7 @@ from mcgraph.db.models import Assignment, Dependency, DependencyType, Event, Mem
 from mcgraph.domain import processes, projects, tasks
 from mcgraph.domain.errors import UserError, UserErrorCode
 from mcgraph.domain.runs import waits_for_keys
-from mcgraph.domain.schedule import ScheduleLink, ScheduleTask, compute_schedule
+from mcgraph.domain.schedule import DependencyCycle, ScheduleLink, ScheduleTask, compute_schedule
 from mcgraph.domain.unit import Unit
 
 
@@ -32,6 +32,11 @@ async def process_from_project(unit: Unit, project_id: int, *, key: str, name: s
     rows = list(await unit.session.scalars(select(Task).where(Task.project_id == project.id, Task.process_run_id.is_(None))))
     if not rows:
         raise UserError.one("projectId", "The project has no tasks to turn into steps.", UserErrorCode.INVALID)
+    limit = unit.settings.max_process_steps
+    if len(rows) > limit:  # before the steps are made: a process version could not hold them
+        raise UserError.one(
+            "projectId", f"The project has {len(rows)} tasks; a process has at most {limit} steps (MCGRAPH_MAX_PROCESS_STEPS).", UserErrorCode.TOO_LONG
+        )
     ids = [t.id for t in rows]
     links = [
         (p, s)
@@ -46,15 +51,17 @@ async def process_from_project(unit: Unit, project_id: int, *, key: str, name: s
     origin = _origin(project, rows, started)
     order = _dependency_order(rows, links)
     keys: dict[int, str] = {}
+    taken: set[str] = set()
     specs = []
     predecessors: dict[int, list[int]] = defaultdict(list)
     for p, s in links:
         predecessors[s].append(p)
     for task in order:
         step_key = processes.slug(task.title)
-        while step_key in keys.values():
+        while step_key in taken:
             step_key = f"{step_key}-{task.key_number}"[:64]
         keys[task.id] = step_key
+        taken.add(step_key)
         begin = started.get(task.id) or task.created_at
         finish = task.completed_at or (datetime.combine(task.due_date, time(), UTC) if task.due_date else None)
         duration = (finish - begin).total_seconds() / 3600 if finish and finish > begin else (task.estimate_hours or 8.0)
@@ -88,14 +95,15 @@ async def project_from_process(
     steps = await processes.version_steps(unit, version.id)
     start = start_date or unit.today
     hours = unit.settings.hours_per_day
-    plan = compute_schedule(
-        [ScheduleTask(s.position, s.duration_hours / hours, s.offset_hours / hours) for s in steps],
-        [
-            ScheduleLink(next(p.position for p in steps if p.key == needed), s.position, DependencyType.FS)
-            for i, s in enumerate(steps)
-            for needed in waits_for_keys(s, steps, i)
-        ],
-    )
+    position = {step.key: index for index, step in enumerate(steps)}
+    links = [(position[needed], index) for index, step in enumerate(steps) for needed in waits_for_keys(step, steps, index)]
+    try:
+        plan = compute_schedule(
+            [ScheduleTask(index, s.duration_hours / hours, s.offset_hours / hours) for index, s in enumerate(steps)],
+            [ScheduleLink(p, s, DependencyType.FS) for p, s in links],
+        )
+    except DependencyCycle as cycle:
+        raise UserError.one("processKey", f"The steps of {process.key} wait for each other in a cycle: {cycle}.", UserErrorCode.CYCLE) from None
     project = await projects.create_project(
         unit,
         key=key,
@@ -107,21 +115,21 @@ async def project_from_process(
     )
     project.source_process_id = process.id
     await unit.session.flush()
-    created: dict[str, Task] = {}
+    planned = []
     for index, step in enumerate(steps):
-        times = plan.times[step.position]
-        created[step.key] = await tasks.create_task(
-            unit,
-            project_id=project.id,
-            title=step.name,
-            description=step.instructions,
-            assignee_id=step.assignee_id if step.assignment == Assignment.USER else (process.owner_id if step.assignment == Assignment.OWNER else None),
-            estimate_hours=step.duration_hours,
-            start_date=start + timedelta(days=int(times.earliest_start)),
-            due_date=start + timedelta(days=int(times.earliest_finish + 0.999)),
+        times = plan.times[index]
+        planned.append(
+            tasks.PlannedTask(
+                title=step.name,
+                description=step.instructions,
+                assignee_id=step.assignee_id if step.assignment == Assignment.USER else (process.owner_id if step.assignment == Assignment.OWNER else None),
+                estimate_hours=step.duration_hours,
+                start_date=start + timedelta(days=int(times.earliest_start)),
+                due_date=start + timedelta(days=int(times.earliest_finish + 0.999)),
+            )
         )
-        for needed in waits_for_keys(step, steps, index):
-            await tasks.add_dependency(unit, created[needed].id, created[step.key].id)
+    # one statement set for the whole plan, one cycle check and one health refresh (not one per step)
+    await tasks.create_planned_tasks(unit, project, planned, links)
     unit.record("process.became_project", process, project_id=project.id)
     await unit.session.flush()
     return project

@@ -18,7 +18,7 @@ from sqlalchemy.orm import aliased
 
 from mcgraph.db.models import CostEntry, Dependency, Project, ProjectMember, StateCategory, Task, TimeEntry
 from mcgraph.domain.health import ProjectFacts
-from mcgraph.domain.schedule import Schedule, ScheduleLink, ScheduleTask, compute_schedule, schedule_finish
+from mcgraph.domain.schedule import Schedule, ScheduleLink, ScheduleTask, compute_schedule_off_loop, schedule_finish
 
 DONE = StateCategory.DONE
 
@@ -149,7 +149,7 @@ async def project_plans(
         not_before = max(0.0, float((start - origins[project_id]).days)) if start else 0.0
         tasks[project_id].append(ScheduleTask(task_id, (hours or 0.0) / hours_per_day, not_before))
     links = await schedule_links(session, ids)
-    return {pid: (origins[pid], compute_schedule(tasks[pid], links[pid])) for pid in ids}
+    return {pid: (origins[pid], await compute_schedule_off_loop(tasks[pid], links[pid])) for pid in ids}
 
 
 def days_after(origin: date, days: float) -> date:

@@ -339,37 +339,57 @@ async def _check_process(unit: Unit, problems: Problems, values: dict[str, Any])
 
 
 async def _check_steps(unit: Unit, problems: Problems, steps: Sequence[StepSpec]) -> list[StepSpec]:
+    """The steps, keys filled in and names trimmed; linear in the number of steps (keys and
+    the positions they were given at are looked up in a dict, members in one query)."""
+    limit = unit.settings.max_process_steps
+    if len(steps) > limit:
+        problems.add("steps", f"A process version has at most {limit} steps (MCGRAPH_MAX_PROCESS_STEPS); {len(steps)} were given.", UserErrorCode.TOO_LONG)
+        return []
     checked: list[StepSpec] = []
     keys: list[str] = []
+    index_of: dict[str, int] = {}
+    named = {spec.assignee_id for spec in steps if spec.assignment == Assignment.USER and spec.assignee_id}
+    members = await _members(unit, named)
     for index, spec in enumerate(steps):
         where = ["steps", str(index)]
         key = spec.key or slug(spec.name)
-        if key in keys:
+        if key in index_of:
             key = f"{key}-{index + 1}" if spec.key is None else key
         if not STEP_KEY.match(key):
             problems.add([*where, "key"], f"{key!r} is not a step key: lower-case letters, digits, - and _.", UserErrorCode.INVALID)
-        elif key in keys:
+        elif key in index_of:
             problems.add([*where, "key"], f"Two steps have the key {key!r}.", UserErrorCode.TAKEN)
         if not spec.name.strip():
             problems.add([*where, "name"], "A step needs a name.", UserErrorCode.REQUIRED)
         if spec.offset_hours < 0 or spec.duration_hours < 0:
             problems.add([*where, "durationHours"], "Offsets and durations cannot be negative.", UserErrorCode.INVALID)
-        if spec.assignment == Assignment.USER and not (spec.assignee_id and await _is_member(unit, spec.assignee_id)):
+        if spec.assignment == Assignment.USER and not (spec.assignee_id and spec.assignee_id in members):
             problems.add([*where, "assigneeId"], "Name a member of the organisation to do this step.", UserErrorCode.NOT_A_MEMBER)
         if spec.assignment == Assignment.TEAM_ROLE and spec.assignee_role is None:
             problems.add([*where, "assigneeRole"], "Name the role in the team that does this step.", UserErrorCode.REQUIRED)
         if spec.assignment == Assignment.PAYLOAD and not spec.payload_path:
             problems.add([*where, "payloadPath"], "Name the payload field holding the e-mail of who does this step.", UserErrorCode.REQUIRED)
         keys.append(key)
+        index_of.setdefault(key, index)
         checked.append(StepSpec(**{**{n: getattr(spec, n) for n in STEP_FIELDS}, "key": key, "name": spec.name.strip()}))
     for index, spec in enumerate(checked):
-        earlier = keys[:index]
         for needed in spec.waits_for or ():
-            if needed not in earlier:
+            if index_of.get(needed, index) >= index:
                 problems.add(["steps", str(index), "waitsFor"], f"A step waits only for steps before it; {needed!r} is not one.", UserErrorCode.INVALID)
-        if spec.approval and spec.on_reject == RejectAction.BACK and spec.reject_to not in earlier:
+        if spec.approval and spec.on_reject == RejectAction.BACK and index_of.get(spec.reject_to or "", index) >= index:
             problems.add(["steps", str(index), "rejectTo"], "A rejection goes back to a step before this one.", UserErrorCode.INVALID)
     return checked
+
+
+async def _members(unit: Unit, user_ids: set[int]) -> set[int]:
+    """Which of ``user_ids`` are members of the organisation, in one query."""
+    if not user_ids:
+        return set()
+    return set(
+        await unit.session.scalars(
+            select(Membership.user_id).where(Membership.organization_id == unit.actor.organization_id, Membership.user_id.in_(user_ids))
+        )
+    )
 
 
 async def _is_member(unit: Unit, user_id: int) -> bool:

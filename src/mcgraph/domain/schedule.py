@@ -21,6 +21,7 @@ A negative lag is a lead. No task starts before 0 or before its ``not_before``.
 
 from __future__ import annotations
 
+import asyncio
 from collections import defaultdict, deque
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -177,6 +178,20 @@ def compute_schedule(tasks: Iterable[ScheduleTask], links: Iterable[ScheduleLink
         )
     path = _critical_path(times, incoming, by_id, early_start, early_finish)
     return Schedule(times=times, finish=finish, critical_path=path)
+
+
+OFF_LOOP_TASKS = 2_000
+"""From this many tasks a schedule is computed in a worker thread (:func:`compute_schedule_off_loop`)."""
+
+
+async def compute_schedule_off_loop(tasks: Iterable[ScheduleTask], links: Iterable[ScheduleLink]) -> Schedule:
+    """:func:`compute_schedule`, in a worker thread when the plan is large (a 10,000-task
+    project takes about a second), so that the event loop, and ``/healthz`` with it, keeps
+    answering while it runs."""
+    tasks, links = list(tasks), list(links)
+    if len(tasks) < OFF_LOOP_TASKS:
+        return compute_schedule(tasks, links)
+    return await asyncio.to_thread(compute_schedule, tasks, links)
 
 
 def schedule_finish(tasks: Iterable[ScheduleTask], links: Iterable[ScheduleLink]) -> float:

@@ -4,7 +4,9 @@ rule, ordering, and dependencies between tasks (cycles refused, naming the cycle
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
@@ -104,6 +106,95 @@ async def create_task(
     await unit.session.flush()
     await refresh_health(unit, [project.id])
     return task
+
+
+@dataclass(frozen=True, slots=True)
+class PlannedTask:
+    """A task of a plan created at once (:func:`create_planned_tasks`)."""
+
+    title: str
+    description: str = ""
+    assignee_id: int | None = None
+    estimate_hours: float | None = None
+    start_date: date | None = None
+    due_date: date | None = None
+
+
+async def create_planned_tasks(
+    unit: Unit, project: Project, planned: Sequence[PlannedTask], links: Sequence[tuple[int, int]]
+) -> list[Task]:
+    """Create a new project's whole plan: the tasks in their first state, then the
+    finish-to-start ``links`` between them (pairs of indexes into ``planned``).
+
+    In a number of statements that does not grow with the plan: the assignees are checked
+    in one query, the tasks and their events inserted together, the links checked for a
+    cycle once (one topological sort of the whole set), and the health refreshed once.
+    """
+    methodology = methodology_of(unit, project)
+    first = methodology.first_state
+    problems = Problems()
+    assignees = {p.assignee_id for p in planned if p.assignee_id}
+    members = set(
+        await unit.session.scalars(
+            select(Membership.user_id).where(Membership.organization_id == project.organization_id, Membership.user_id.in_(assignees))
+        )
+    ) if assignees else set()
+    for index, item in enumerate(planned):
+        values = {"title": item.title, "start_date": item.start_date, "due_date": item.due_date, "estimate_hours": item.estimate_hours}
+        _check_plain(problems, values, ["tasks", str(index)])
+        if item.assignee_id and item.assignee_id not in members:
+            problems.add(["tasks", str(index), "assigneeId"], "The assignee is not a member of the organisation.", UserErrorCode.NOT_A_MEMBER)
+    by_index = [ScheduleLink(p, s, DependencyType.FS) for p, s in links]
+    cycle = find_cycle(by_index)
+    if cycle:
+        problems.add("steps", f"The steps' dependencies form a cycle through steps {cycle}.", UserErrorCode.CYCLE)
+    problems.raise_any()
+    last_rank, number = (
+        await unit.session.execute(select(func.max(Task.rank), func.max(Task.key_number)).where(Task.project_id == project.id))
+    ).one()
+    created: list[Task] = []
+    for index, item in enumerate(planned):
+        await _let_others_run(index)
+        last_rank = key_between(last_rank, None)
+        number = (number or 0) + 1
+        created.append(
+            Task(
+                organization_id=project.organization_id, project_id=project.id, key_number=number, state=first.key,
+                state_category=first.category, rank=last_rank, created_by_id=unit.actor.person_id,
+                completed_at=unit.now if first.category == StateCategory.DONE else None, created_at=unit.now, updated_at=unit.now,
+                title=item.title.strip(), description=item.description, assignee_id=item.assignee_id,
+                estimate_hours=item.estimate_hours, start_date=item.start_date, due_date=item.due_date,
+            )
+        )
+    unit.session.add_all(created)
+    await unit.session.flush()
+    for index, task in enumerate(created):
+        await _let_others_run(index)
+        unit.record("task.created", task, project_id=project.id, title=task.title, state=task.state, key=task_key(project, task))
+    dependencies = [
+        Dependency(
+            organization_id=project.organization_id, predecessor_id=created[p].id, successor_id=created[s].id,
+            type=DependencyType.FS, lag_days=0.0, created_at=unit.now,
+        )
+        for p, s in links
+    ]
+    unit.session.add_all(dependencies)
+    await unit.session.flush()
+    for index, dependency in enumerate(dependencies):
+        await _let_others_run(index)
+        unit.record(
+            "dependency.added", dependency, project_id=project.id, predecessor_id=dependency.predecessor_id,
+            successor_id=dependency.successor_id, type=dependency.type, lag_days=dependency.lag_days,
+        )
+    await unit.session.flush()
+    await refresh_health(unit, [project.id])
+    return created
+
+
+async def _let_others_run(index: int, every: int = 100) -> None:
+    """Hand the event loop to other requests (and ``/healthz``) every ``every`` items of a long loop."""
+    if index and index % every == 0:
+        await asyncio.sleep(0)
 
 
 async def update_task(unit: Unit, task_id: int, expected_version: int | None, fields: dict[str, Any]) -> Task:
@@ -315,20 +406,26 @@ def _unknown_state(methodology: Any, state: str | None) -> str:
     return f"{methodology.name} has no task state {state!r}; its states: {known}."
 
 
-async def _check(unit: Unit, problems: Problems, project: Project, task: Task | None, values: dict[str, Any]) -> None:
+def _check_plain(problems: Problems, values: dict[str, Any], where: list[str] | None = None) -> None:
+    """The checks of a task's own values, which need no query."""
+    at = where or []
     title = (values.get("title") or "").strip()
     if not title:
-        problems.add("title", "A task needs a title.", UserErrorCode.REQUIRED)
+        problems.add([*at, "title"], "A task needs a title.", UserErrorCode.REQUIRED)
     elif len(title) > 500:
-        problems.add("title", "A title has at most 500 characters.", UserErrorCode.TOO_LONG)
+        problems.add([*at, "title"], "A title has at most 500 characters.", UserErrorCode.TOO_LONG)
     start, due = values.get("start_date"), values.get("due_date")
     if start and due and due < start:
-        problems.add("dueDate", f"The due date ({due}) is before the start ({start}).", UserErrorCode.DATE_RANGE)
+        problems.add([*at, "dueDate"], f"The due date ({due}) is before the start ({start}).", UserErrorCode.DATE_RANGE)
     for name, label in (("estimate_hours", "estimateHours"), ("points", "points")):
         if values.get(name) is not None and values[name] < 0:
-            problems.add(label, f"`{label}` cannot be negative.", UserErrorCode.INVALID)
+            problems.add([*at, label], f"`{label}` cannot be negative.", UserErrorCode.INVALID)
         elif values.get(name) is not None and values[name] > MAX_ESTIMATE:
-            problems.add(label, f"`{label}` is at most {MAX_ESTIMATE:,}.", UserErrorCode.INVALID)
+            problems.add([*at, label], f"`{label}` is at most {MAX_ESTIMATE:,}.", UserErrorCode.INVALID)
+
+
+async def _check(unit: Unit, problems: Problems, project: Project, task: Task | None, values: dict[str, Any]) -> None:
+    _check_plain(problems, values)
     if values.get("assignee_id") and not await unit.session.scalar(
         select(Membership.id).where(Membership.organization_id == project.organization_id, Membership.user_id == values["assignee_id"])
     ):

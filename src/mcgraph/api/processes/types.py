@@ -13,6 +13,7 @@ from strawberry.scalars import JSON
 from mcgraph.api.common import OrderDirection
 from mcgraph.api.projects.types import Project, Task
 from mcgraph.api.fields import query
+from mcgraph.api.limits import costs
 from mcgraph.api.relay import Connection, Node, node_type, window
 from mcgraph.api.tenancy.types import Team, User
 from mcgraph.domain.permissions import Action
@@ -283,7 +284,7 @@ class Process(Node):
     async def source_project(self, root: strawberry.Parent[m.Process], info: strawberry.Info) -> Project | None:
         return await info.context.loaders.by_id(m.Project).load(root.source_project_id) if root.source_project_id else None
 
-    @query(Action.PROJECT_READ, description="Where time goes: runs, cycle time, on-time rate, per step, the bottleneck, a trend.")
+    @query(Action.PROJECT_READ, description="Where time goes: runs, cycle time, on-time rate, per step, the bottleneck, a trend.", metadata=costs(100))
     async def metrics(
         self,
         root: strawberry.Parent[m.Process],

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Annotated
 import strawberry
 
 from mcgraph.api.fields import query
+from mcgraph.api.limits import costs
 from mcgraph.api.processes.types import process_health_loader
 from mcgraph.api.projects.types import Project, Task, assessment_loader
 from mcgraph.api.relay import pk_of
@@ -79,7 +80,7 @@ class Portfolio:
 
 @strawberry.type
 class DashboardQuery:
-    @query(Action.PROJECT_READ, description="Open work per member of the organisation, or of one team, for a period.")
+    @query(Action.PROJECT_READ, description="Open work per member of the organisation, or of one team, for a period.", metadata=costs(100))
     async def workload(
         self,
         info: strawberry.Info,
@@ -121,7 +122,7 @@ class DashboardQuery:
             ],
         )
 
-    @query(Action.PROJECT_READ, description="Counts by health and status, the projects at risk and off track, overdue totals.")
+    @query(Action.PROJECT_READ, description="Counts by health and status, the projects at risk and off track, overdue totals.", metadata=costs(100))
     async def portfolio(self, info: strawberry.Info) -> Portfolio:
         runtime = info.context.runtime
         async with info.context.read() as session:

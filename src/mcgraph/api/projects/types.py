@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime
+import asyncio
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import TYPE_CHECKING, Annotated, Any
 
@@ -14,6 +15,7 @@ from mcgraph.api.projects import collab_types
 from mcgraph.api.projects.collab_types import Comment, CostEntry, Event, TimeEntry
 from mcgraph.api.projects.methodology import Methodology, Stage, TaskState
 from mcgraph.api.fields import query
+from mcgraph.api.limits import charge_computed, costs
 from mcgraph.api.relay import Connection, Node, node_type, pk_of, window
 from mcgraph.domain.permissions import Action
 from mcgraph.api.tenancy.types import User
@@ -22,6 +24,7 @@ from mcgraph.db.models import DependencyType, Health, Priority, ProjectStatus, S
 from mcgraph.domain import queries
 from mcgraph.domain.health_refresh import assess_projects
 from mcgraph.domain.measure import actual_costs, days_after, project_plans
+from mcgraph.domain.schedule import OFF_LOOP_TASKS
 
 if TYPE_CHECKING:
     from mcgraph.api.processes.types import Process, ProcessRun
@@ -57,6 +60,9 @@ class HealthOverride:
     @strawberry.field
     async def by(self, info: strawberry.Info) -> User | None:
         return await info.context.loaders.by_id(m.User).load(self._by_id) if self._by_id else None
+
+
+SCHEDULE_COST = 100  # a critical-path computation, as much as a default page of tasks (see mcgraph.api.limits)
 
 
 @strawberry.type(description="A project's health: the verdict shown, the computed one and why.")
@@ -96,6 +102,7 @@ class ProjectSchedule:
 
     @strawberry.field(description="The chain of critical tasks from start to finish.")
     async def critical_path(self, info: strawberry.Info) -> list[Task]:
+        charge_computed(info, len(self._critical), "The critical path")
         return await info.context.loaders.by_id(m.Task).load_many(self._critical)
 
 
@@ -297,7 +304,14 @@ def assessment_loader(info: strawberry.Info) -> Any:
 async def _schedules(info: strawberry.Info, session: Any, ids: Any) -> dict[int, ProjectSchedule]:
     projects = list(await session.scalars(select(m.Project).where(m.Project.id.in_(list(ids)))))
     plans = await project_plans(session, projects, info.context.today, info.context.runtime.settings.hours_per_day)
-    return {pid: _schedule_type(origin, plan) for pid, (origin, plan) in plans.items()}
+    return {pid: await _schedule_type_off_loop(origin, plan) for pid, (origin, plan) in plans.items()}
+
+
+async def _schedule_type_off_loop(origin: date, plan: Any) -> ProjectSchedule:
+    """A large plan's answer is built in a worker thread, as its schedule was computed."""
+    if len(plan.times) < OFF_LOOP_TASKS:
+        return _schedule_type(origin, plan)
+    return await asyncio.to_thread(_schedule_type, origin, plan)
 
 
 def _schedule_type(origin: date, plan: Any) -> ProjectSchedule:
@@ -433,9 +447,15 @@ class Project(Node):
     ) -> Connection[Event]:
         return await collab_types.events(info, "project", root.organization_id, root.id, types, (first, after, last, before))
 
-    @strawberry.field(description="The plan by the critical path method over dependencies and estimates.")
+    @strawberry.field(
+        description="The plan by the critical path method over dependencies and estimates. Costs 100, and its task count again when it runs.",
+        metadata=costs(SCHEDULE_COST),
+    )
     async def schedule(self, root: strawberry.Parent[m.Project], info: strawberry.Info) -> ProjectSchedule:
-        return await info.context.loaders.batch("schedule", lambda s, ids: _schedules(info, s, ids)).load(root.id)
+        # computed once per operation (the loader keeps it), charged each time it is asked for
+        schedule = await info.context.loaders.batch("schedule", lambda s, ids: _schedules(info, s, ids)).load(root.id)
+        charge_computed(info, len(schedule.tasks), "The schedule")
+        return schedule
 
     @query(Action.PROJECT_READ, description="The project's tasks: filter, order and page them.")
     async def tasks(
