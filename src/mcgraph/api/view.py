@@ -36,6 +36,7 @@ from mcgraph.api.idempotency import BODY, Idempotency
 from mcgraph.api.known_tokens import KnownTokens
 from mcgraph.api.response_cache import serve_kept
 from mcgraph.api.ws import Feeds, LegacyWSHandler, TransportWSHandler
+from mcgraph.api.ws_credentials import SocketCredentials
 from mcgraph.domain.errors import Unauthenticated
 from mcgraph.domain.permissions import Actor
 from mcgraph.runtime import Runtime
@@ -66,11 +67,12 @@ class GraphQLView(GraphQL[Context, None]):
         )
         self.max_subscriptions_per_connection = settings.ws_max_subscriptions
         self.runtime = runtime
-        self.feeds = Feeds(self.schema)
+        self.known_tokens = KnownTokens()
+        self.credentials = SocketCredentials(runtime, self.known_tokens)
+        self.feeds = Feeds(self.schema, guard=self.credentials.refresh)
         self.sockets = OpenSockets()
         self.max_request_bytes = settings.max_request_bytes
         self.max_query_string_bytes = settings.max_query_string_bytes
-        self.known_tokens = KnownTokens()
         self.idempotency = Idempotency(
             runtime.database, runtime.clock, settings.idempotency_ttl_seconds, max_tokens=settings.max_tokens
         )

@@ -31,9 +31,10 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import itertools
+import sys
 import uuid
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any
@@ -50,6 +51,7 @@ from strawberry.utils.aio import aclosing
 
 from mcgraph.api.context import Context
 from mcgraph.api.errors import internal_error, shape_error
+from mcgraph.api.ws_credentials import Credential, bearer_secret
 from mcgraph.domain.errors import SlowSubscriber
 from mcgraph.logs import get_logger
 from mcgraph.shutdown import GOING_AWAY
@@ -103,11 +105,15 @@ class Outbox:
     an idle socket (most of them, most of the time) holds no task, frame or future.
     """
 
-    def __init__(self, websocket: WebSocket, limit: int, on_overflow: Callable[[], None]) -> None:
+    def __init__(
+        self, websocket: WebSocket, limit: int, on_overflow: Callable[[], None], byte_limit: int | None = None
+    ) -> None:
         self.websocket = websocket
         self.limit = limit
+        self.byte_limit = byte_limit
         self.on_overflow = on_overflow
         self.results_waiting = 0
+        self.bytes_waiting = 0  # the memory the waiting results hold
         self._messages: deque[tuple[str, Member | None, int | None]] = deque()
         self._sender: asyncio.Task[None] | None = None
         self._stopped = False
@@ -124,21 +130,30 @@ class Outbox:
         self._messages.append((text, None, None))
         self._kick()
 
+    def _full(self, size: int = 0) -> bool:
+        if self.results_waiting >= self.limit:
+            return True
+        # one result larger than the whole budget still goes to a socket that reads
+        return self.byte_limit is not None and self.results_waiting > 0 and self.bytes_waiting + size > self.byte_limit
+
     def offer(self, text: str, member: Member, cursor: int | None) -> bool:
-        """Queue a subscription result; False (and the overflow handler called) when too many wait."""
+        """Queue a subscription result; False (and the overflow handler called) when too many,
+        or too many bytes, wait."""
         if self._close is not None:
             return False
-        if self.results_waiting >= self.limit:
+        size = sys.getsizeof(text)
+        if self._full(size):
             self.on_overflow()
             return False
         self.results_waiting += 1
+        self.bytes_waiting += size
         self._messages.append((text, member, cursor))
         self._kick()
         return True
 
     async def room(self) -> None:
         """Wait until a result may be queued without overflowing."""
-        while self.results_waiting >= self.limit and self._close is None:
+        while self._full() and self._close is None:
             if self._room is None:
                 self._room = asyncio.Event()
             self._room.clear()
@@ -147,6 +162,7 @@ class Outbox:
     def drop_results(self) -> None:
         self._messages = deque(item for item in self._messages if item[1] is None)
         self.results_waiting = 0
+        self.bytes_waiting = 0
 
     def close_when_sent(self, code: int, reason: str) -> None:
         self._close = (code, reason)
@@ -180,6 +196,7 @@ class Outbox:
                 text, member, cursor = self._messages.popleft()
                 if member is not None:
                     self.results_waiting -= 1
+                    self.bytes_waiting -= sys.getsizeof(text)
                     if self._room is not None:
                         self._room.set()
                 if self.websocket.application_state == WebSocketState.DISCONNECTED:
@@ -224,8 +241,10 @@ class Feed:
 class Feeds:
     """The running subscriptions of one app, shared by the sockets that asked for the same."""
 
-    def __init__(self, schema: BaseSchema) -> None:
+    def __init__(self, schema: BaseSchema, guard: Callable[[int], Awaitable[None]] | None = None) -> None:
         self.schema = schema
+        # checks the organisation's sockets' tokens before a result is handed to them
+        self.guard = guard
         self._shared: dict[tuple[Any, ...], Feed] = {}
         self._numbers = itertools.count(1)
         self.results_serialized = 0
@@ -298,6 +317,8 @@ class Feeds:
                         # live events wait meanwhile in its listener, within its buffer
                         for member in feed.members:
                             await member.outbox.room()
+                    if self.guard is not None:
+                        await self.guard(context.actor.organization_id)  # a socket whose token fails is closed
                     for member in list(feed.members):
                         member.deliver(text, context.live_cursor)
         except asyncio.CancelledError:
@@ -320,9 +341,10 @@ class _SharedSubscriptions:
 
     def _start_outbox(self) -> None:
         settings = self.context.runtime.settings
-        self.outbox = Outbox(self.websocket.ws, settings.ws_queue_size, self._too_slow)
+        self.outbox = Outbox(self.websocket.ws, settings.ws_queue_size, self._too_slow, settings.ws_queue_bytes)
         self.members: dict[str, Member] = {}
-        self._dropping = False
+        self._dropping = False  # closing: its operations send nothing more
+        self.credential: Credential | None = None
         # Strawberry closes the socket itself at times (a bad token, a bad message): after
         # what is queued, like everything else.
         self.websocket.close = self._close_after_queued
@@ -338,7 +360,31 @@ class _SharedSubscriptions:
 
     async def _stop_outbox(self) -> None:
         self.view.sockets.discard(self)
+        self.view.credentials.leave(self)
         await self.outbox.stop()
+
+    async def _enroll(self) -> None:
+        """Once acknowledged, the socket's token is checked again for as long as it is open."""
+        secret = bearer_secret(self.context.connection_params)
+        if self.connection_acknowledged and self.context.actor is not None and secret is not None:
+            await self.view.credentials.enroll(self, self.context.actor, secret)
+
+    async def _still_allowed(self) -> bool:
+        """Check the token before an operation starts; False (and the socket closing) when it no longer stands."""
+        if self._dropping:
+            return False
+        return await self.view.credentials.check(self)
+
+    def revoke(self, code: int, reason: str) -> None:
+        """The token no longer stands: drop what is queued for the socket, send nothing more, close it."""
+        if self._dropping:
+            return
+        self._dropping = True
+        self.outbox.drop_results()
+        for member in list(self.members.values()):
+            member.finish()
+        self.outbox.close_when_sent(code, reason)
+        self._closer = asyncio.create_task(self._close_if_stuck(code))
 
     async def send_message(self, message: Any) -> None:
         self.outbox.send(_dumps(message))
@@ -353,14 +399,14 @@ class _SharedSubscriptions:
             self.outbox.send(self._error_frame(member.operation_id, [error.formatted]))
         log.warning("subscriber too slow: dropped", request_id=self.context.request_id, subscriptions=len(self.members))
         self.outbox.close_when_sent(TOO_SLOW, "Too slow: resume from your last cursor")
-        self._closer = asyncio.create_task(self._close_if_stuck())
+        self._closer = asyncio.create_task(self._close_if_stuck(TOO_SLOW))
 
-    async def _close_if_stuck(self) -> None:
+    async def _close_if_stuck(self, code: int) -> None:
         """A client that reads nothing cannot be sent the error either: close it after a while."""
         if not await self.outbox.sent(DRAIN_TIMEOUT):
             await self.outbox.stop()
             with contextlib.suppress(Exception):
-                await asyncio.wait_for(self.websocket.ws.close(TOO_SLOW), 1)
+                await asyncio.wait_for(self.websocket.ws.close(code), 1)
 
     async def _serve_subscription(
         self, operation_id: str, query: str, variables: dict[str, Any] | None, operation_name: str | None, operation: Any
@@ -415,8 +461,12 @@ class TransportWSHandler(_SharedSubscriptions, BaseGraphQLTransportWSHandler[Con
         # Strawberry cancels its timeout task here but keeps it; a cancelled task keeps its
         # error, traceback and frame, which every socket would carry for nothing.
         self.connection_init_timeout_task = None
+        await self._enroll()
 
     async def run_operation(self, operation: Operation[Context, None]) -> None:
+        if not await self._still_allowed():
+            self.operations.pop(operation.id, None)
+            return
         subscription = subscription_of(operation.query, operation.operation_name)
         if subscription is None:
             await super().run_operation(operation)
@@ -451,9 +501,16 @@ class LegacyWSHandler(_SharedSubscriptions, BaseGraphQLWSHandler[Context, None])
         finally:
             await self._stop_outbox()
 
+    async def handle_connection_init(self, message: Any) -> None:
+        await super().handle_connection_init(message)
+        await self._enroll()
+
     async def handle_async_results(
         self, operation_id: str, query: str, operation_name: str | None, variables: dict[str, object] | None
     ) -> None:
+        if not await self._still_allowed():
+            self.tasks.pop(operation_id, None)
+            return
         subscription = subscription_of(query, operation_name)
         if subscription is None:
             await super().handle_async_results(operation_id, query, operation_name, variables)
