@@ -37,7 +37,7 @@ from mcgraph.api.known_tokens import KnownTokens
 from mcgraph.api.response_cache import serve_kept
 from mcgraph.api.ws import Feeds, LegacyWSHandler, TransportWSHandler
 from mcgraph.api.ws_credentials import SocketCredentials
-from mcgraph.domain.errors import Unauthenticated
+from mcgraph.domain.errors import ErrorCode, Unauthenticated
 from mcgraph.domain.permissions import Actor
 from mcgraph.runtime import Runtime
 from mcgraph.shutdown import OpenSockets
@@ -194,7 +194,8 @@ class GraphQLView(GraphQL[Context, None]):
         # the data version is left unset: a socket's operations read it each time
         context.actor, context.auth_problem, _ = await self._authenticate(header if isinstance(header, str) else None)
         if context.actor is None:
-            raise ConnectionRejectionError({"message": context.auth_problem or "Authentication required."})
+            problem = context.auth_problem or "Authentication required."
+            raise ConnectionRejectionError({"message": problem, "extensions": {"code": ErrorCode.UNAUTHENTICATED.value}})
 
     async def _authenticate(self, header: str | None) -> tuple[Actor | None, str | None, int | None]:
         """``(actor, None, data version)`` for a good ``Authorization`` header, ``(None, why, None)``

@@ -52,7 +52,7 @@ from strawberry.utils.aio import aclosing
 from mcgraph.api.context import Context
 from mcgraph.api.errors import internal_error, shape_error
 from mcgraph.api.ws_credentials import Credential, bearer_secret
-from mcgraph.domain.errors import SlowSubscriber
+from mcgraph.domain.errors import SlowSubscriber, TooManySubscriptions
 from mcgraph.logs import get_logger
 from mcgraph.shutdown import GOING_AWAY
 
@@ -389,6 +389,15 @@ class _SharedSubscriptions:
     async def send_message(self, message: Any) -> None:
         self.outbox.send(_dumps(message))
 
+    def _refuse_beyond_limit(self, operation_id: str, running: int) -> bool:
+        """Refuse an operation beyond ``MCGRAPH_WS_MAX_SUBSCRIPTIONS`` with a coded error (Strawberry's has none)."""
+        limit = self.max_subscriptions_per_connection
+        if not self.connection_acknowledged or limit is None or running < limit:
+            return False
+        error = shape_error(GraphQLError("", original_error=TooManySubscriptions(limit)), self.context.request_id)
+        self.outbox.send(self._error_frame(operation_id, [error.formatted]))
+        return True
+
     def _too_slow(self) -> None:
         if self._dropping:
             return
@@ -463,6 +472,11 @@ class TransportWSHandler(_SharedSubscriptions, BaseGraphQLTransportWSHandler[Con
         self.connection_init_timeout_task = None
         await self._enroll()
 
+    async def handle_subscribe(self, message: Any) -> None:
+        if message["id"] not in self.operations and self._refuse_beyond_limit(message["id"], len(self.operations)):
+            return
+        await super().handle_subscribe(message)
+
     async def run_operation(self, operation: Operation[Context, None]) -> None:
         if not await self._still_allowed():
             self.operations.pop(operation.id, None)
@@ -504,6 +518,11 @@ class LegacyWSHandler(_SharedSubscriptions, BaseGraphQLWSHandler[Context, None])
     async def handle_connection_init(self, message: Any) -> None:
         await super().handle_connection_init(message)
         await self._enroll()
+
+    async def handle_start(self, message: Any) -> None:
+        if message["id"] not in self.tasks and self._refuse_beyond_limit(message["id"], len(self.tasks)):
+            return
+        await super().handle_start(message)
 
     async def handle_async_results(
         self, operation_id: str, query: str, operation_name: str | None, variables: dict[str, object] | None
