@@ -12,9 +12,15 @@ as Strawberry runs them. Subscriptions take another path, for cost and back-pres
   its socket reads.
 * **Outbox.** Every message to a socket goes through its :class:`Outbox`, sent in order
   by a task that runs only while something is queued. When a client reads too slowly
-  and ``MCGRAPH_WS_QUEUE_SIZE`` messages are waiting, the pending results are dropped,
+  and ``MCGRAPH_WS_QUEUE_SIZE`` results, or ``MCGRAPH_WS_QUEUE_BYTES`` of them (their
+  memory, as ``sys.getsizeof`` counts it), are waiting, the pending results are dropped,
   each of its subscriptions gets a SLOW_SUBSCRIBER error with the cursor to resume
   from, and the socket is closed (1013, try again later). The others never wait for it.
+* **Credentials.** The socket's token is checked again before each operation, before
+  results go out and now and then (:mod:`mcgraph.api.ws_credentials`); one that no longer
+  stands closes the socket with 4401 or 4403, its queued results dropped.
+* **Memory.** A socket whose outbox held ``GIVE_BACK_BYTES`` or more gives the C heap's
+  free pages back to the system when it closes (glibc's ``malloc_trim``).
 * **Going away.** When the process stops, each socket is sent what is queued for it
   and closed with 1001, so that its client reconnects elsewhere (:mod:`mcgraph.shutdown`).
 
@@ -30,8 +36,10 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import ctypes
 import itertools
 import sys
+import time
 import uuid
 from collections import deque
 from collections.abc import Awaitable, Callable
@@ -60,6 +68,34 @@ log = get_logger("mcgraph.ws")
 
 TOO_SLOW = 1013  # "try again later": clients reconnect and resume
 DRAIN_TIMEOUT = 5.0
+
+
+GIVE_BACK_BYTES = 1 << 20  # a socket that held this much gives it back to the system when it closes
+_TRIM_INTERVAL = 1.0
+_trimmed_at = 0.0
+
+
+def _malloc_trim() -> Callable[[int], int] | None:
+    try:
+        return ctypes.CDLL("libc.so.6").malloc_trim  # glibc
+    except (OSError, AttributeError):
+        return None
+
+
+_trim = _malloc_trim()
+
+
+def give_back_memory() -> None:
+    """Return the C heap's free pages to the system (at most once a second).
+
+    Large results are freed when a socket closes, but glibc keeps the pages they were in,
+    so without this the process would stay as large as its busiest moment."""
+    global _trimmed_at  # noqa: PLW0603 - one heap per process
+    now = time.monotonic()
+    if _trim is None or now - _trimmed_at < _TRIM_INTERVAL:
+        return
+    _trimmed_at = now
+    _trim(0)
 
 
 def _dumps(value: Any) -> str:
@@ -114,6 +150,7 @@ class Outbox:
         self.on_overflow = on_overflow
         self.results_waiting = 0
         self.bytes_waiting = 0  # the memory the waiting results hold
+        self.peak_bytes = 0
         self._messages: deque[tuple[str, Member | None, int | None]] = deque()
         self._sender: asyncio.Task[None] | None = None
         self._stopped = False
@@ -147,6 +184,7 @@ class Outbox:
             return False
         self.results_waiting += 1
         self.bytes_waiting += size
+        self.peak_bytes = max(self.peak_bytes, self.bytes_waiting)
         self._messages.append((text, member, cursor))
         self._kick()
         return True
@@ -362,6 +400,8 @@ class _SharedSubscriptions:
         self.view.sockets.discard(self)
         self.view.credentials.leave(self)
         await self.outbox.stop()
+        if self.outbox.peak_bytes >= GIVE_BACK_BYTES:
+            asyncio.get_running_loop().call_later(0.5, give_back_memory)
 
     async def _enroll(self) -> None:
         """Once acknowledged, the socket's token is checked again for as long as it is open."""
