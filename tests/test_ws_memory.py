@@ -64,16 +64,16 @@ async def test_a_stalled_socket_is_cut_off_within_its_byte_budget_and_its_memory
                 await http.data(f"mutation {{ {fields} }}", token=token)
             touch = f'mutation {{ createTask(input: {{projectId: "{project}", title: "touch"}}) {{ userErrors {{ code }} }} }}'
 
-            # warm up: every subscription served once to a reader, so that what the process
-            # keeps for good (code, caches) is counted in the baseline
-            async with open_socket(url, token) as reader:
+            # warm up: the same load served to a reader, so that what the process keeps for
+            # good (code, caches, the database connections the load opened) is in the baseline
+            async with open_socket(url, token, max_queue=None, max_size=None) as reader:  # reads all as it comes
                 for n in range(SUBSCRIPTIONS):
                     await reader.subscribe(subscription(n, project))
                 await until(lambda: gauge(url, "mcgraph_subscriptions_active") == SUBSCRIPTIONS, "subscriptions")
-                for _ in range(2):
+                for _ in range(EVENTS):
                     await http.data(touch, token=token)
-                    for _ in range(SUBSCRIPTIONS):
-                        await reader.data(timeout=30)
+                for _ in range(EVENTS * SUBSCRIPTIONS):
+                    await reader.data(timeout=30)
             await until(lambda: sockets_open(url) == 0, "the reader to close")
             baseline = rss(process.pid)
 
@@ -83,6 +83,8 @@ async def test_a_stalled_socket_is_cut_off_within_its_byte_budget_and_its_memory
             await until(lambda: gauge(url, "mcgraph_subscriptions_active") == SUBSCRIPTIONS, "subscriptions")
             for _ in range(EVENTS):
                 await http.data(touch, token=token)
+            # the server cuts it off on its own, while it reads nothing
+            await until(lambda: gauge(url, "mcgraph_slow_subscribers_total") == 1, "the stalled socket to be cut off", 60)
             held = rss(process.pid) - baseline
 
             # it reads at last: what reached it, then SLOW_SUBSCRIBER, then the close

@@ -447,6 +447,7 @@ class _SharedSubscriptions:
             error = shape_error(GraphQLError("", original_error=SlowSubscriber(member.last_sent)), self.context.request_id)
             self.outbox.send(self._error_frame(member.operation_id, [error.formatted]))
         log.warning("subscriber too slow: dropped", request_id=self.context.request_id, subscriptions=len(self.members))
+        self.context.runtime.metrics.slow_subscribers.inc()
         self.outbox.close_when_sent(TOO_SLOW, "Too slow: resume from your last cursor")
         self._closer = asyncio.create_task(self._close_if_stuck(TOO_SLOW))
 
