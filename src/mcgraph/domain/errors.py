@@ -95,7 +95,7 @@ class TooManySubscriptions(RequestError):
     code = ErrorCode.TOO_MANY_SUBSCRIPTIONS
 
     def __init__(self, limit: int) -> None:
-        super().__init__(f"At most {limit} operations run at once on one connection; complete one first.", limit=limit)
+        super().__init__(f"The limit of {limit} operations at once on one connection is reached; complete one first.", limit=limit)
 
 
 class NotFound(RequestError):
