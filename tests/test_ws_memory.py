@@ -3,6 +3,7 @@ memory comes back once it is gone: measured on a server process of its own."""
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import json
 import sys
@@ -11,6 +12,7 @@ from pathlib import Path
 import httpx
 import pytest
 
+from mcgraph.api.ws import Member, Outbox
 from mcgraph.db.models import Role
 from tests.live import TIMEOUT, Http, open_socket, served, until
 from tests.test_subscriptions import create_project
@@ -108,3 +110,22 @@ async def test_a_stalled_socket_is_cut_off_within_its_byte_budget_and_its_memory
                 await until(lambda: seen.append(rss(process.pid)) or seen[-1] <= baseline * 1.10, "the memory to come back", 30)
             finally:
                 print(f"RSS after the close: {seen[-1] / 2**20:.1f} MiB", file=sys.stderr, flush=True)
+
+
+async def test_an_outbox_refuses_results_beyond_its_byte_budget():
+    from tests.test_ws_limits import RecordingSocket
+
+    socket = RecordingSocket()
+    socket.flowing.clear()  # a client that reads nothing
+    overflowed: list[bool] = []
+    outbox = Outbox(socket, limit=256, on_overflow=lambda: overflowed.append(True), byte_limit=3_000)  # type: ignore[arg-type]
+    member = Member("1", outbox, lambda operation_id, payload: payload, asyncio.get_running_loop().create_future())
+    assert outbox.offer("a" * 1_000, member, 1)
+    assert outbox.offer("b" * 1_000, member, 2)
+    assert not overflowed
+    assert not outbox.offer("c" * 1_000, member, 3)  # three would hold more than 3,000 bytes
+    assert overflowed == [True]
+    assert outbox.bytes_waiting <= 3_000
+    outbox.drop_results()
+    assert (outbox.results_waiting, outbox.bytes_waiting) == (0, 0)
+    await outbox.stop()
