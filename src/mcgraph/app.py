@@ -87,6 +87,7 @@ def create_app(
     )
     app.state.runtime = runtime
     app.state.feeds = graphql.feeds
+    app.state.credentials = graphql.credentials
     return app
 
 

@@ -71,6 +71,9 @@ class Metrics:
         self.subscriptions = Gauge(
             "mcgraph_subscriptions_active", "Subscription operations running on this process's sockets.", registry=registry
         )
+        self.slow_subscribers = Counter(
+            "mcgraph_slow_subscribers", "WebSockets closed because their client read too slowly (SLOW_SUBSCRIBER).", registry=registry
+        )
         self.events_written = Counter(
             "mcgraph_events_written", "Events committed by this process's transactions.", registry=registry
         )

@@ -64,6 +64,8 @@ class Settings(BaseSettings):
     response_cache_mb: float = Field(default=64.0, ge=0, description="Memory of each API process for answers to queries, served again while nothing they read changed; 0: off.")
     ws_max_subscriptions: int = Field(default=100, ge=1, description="Operations at once on one WebSocket.")
     ws_queue_size: int = Field(default=256, ge=1, description="Messages waiting to be sent on one WebSocket before its client counts as too slow.")
+    ws_queue_bytes: int = Field(default=4 * 1024 * 1024, ge=1024, description="Bytes of subscription results waiting to be sent on one WebSocket before its client counts as too slow.")
+    ws_credential_check_seconds: float = Field(default=5.0, ge=0, description="How often every open WebSocket's token is checked again, so that an idle one whose token was revoked, expired or lost its member is closed (operations and results check it anyway); 0: off.")
     ws_keep_alive_seconds: float = Field(default=15.0, gt=0)
     ws_compression: bool = Field(default=False, description="Offer permessage-deflate on WebSockets: each socket keeps its own zlib state (tens of KB) and compresses its own copy of every message.")
     subscription_buffer: int = Field(default=10_000, ge=1, description="Events one live subscription may have waiting before it is ended with a resume cursor.")

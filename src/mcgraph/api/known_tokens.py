@@ -41,6 +41,12 @@ class KnownTokens:
 
     async def authenticate(self, database: Database, secret: str, now: datetime) -> tuple[Actor, int]:
         """The token's actor and its organisation's data version; :class:`Unauthenticated` for a bad token."""
+        known, version = await self.check(database, secret, now)
+        return known.actor, version
+
+    async def check(self, database: Database, secret: str, now: datetime) -> tuple[Known, int]:
+        """What is known of a good token now (its actor, expiry and the access version it was
+        checked at) and its organisation's data version; :class:`Unauthenticated` for a bad token."""
         key = tokens.digest(secret)
         known = self._known.get(key)
         before: tuple[int, int] | None = None
@@ -48,7 +54,7 @@ class KnownTokens:
             before = await database.versions(known.actor.organization_id)
             fresh = now - known.checked_at < tokens.LAST_USED_RESOLUTION
             if fresh and (known.expires_at is None or now < known.expires_at) and before[1] == known.access:
-                return known.actor, before[0]
+                return known, before[0]
         async with database.session() as session:
             actor, expires_at = await tokens.authenticate(session, secret, now)
         access: int | None
@@ -58,5 +64,6 @@ class KnownTokens:
             # read after the rows, a change in between would not show: trusted once checked again
             version, _ = await database.versions(actor.organization_id)
             access = None
-        self._known[key] = Known(actor, access, expires_at, now)
-        return actor, version
+        known = Known(actor, access, expires_at, now)
+        self._known[key] = known
+        return known, version

@@ -36,7 +36,8 @@ from mcgraph.api.idempotency import BODY, Idempotency
 from mcgraph.api.known_tokens import KnownTokens
 from mcgraph.api.response_cache import serve_kept
 from mcgraph.api.ws import Feeds, LegacyWSHandler, TransportWSHandler
-from mcgraph.domain.errors import Unauthenticated
+from mcgraph.api.ws_credentials import SocketCredentials
+from mcgraph.domain.errors import ErrorCode, Unauthenticated
 from mcgraph.domain.permissions import Actor
 from mcgraph.runtime import Runtime
 from mcgraph.shutdown import OpenSockets
@@ -66,12 +67,13 @@ class GraphQLView(GraphQL[Context, None]):
         )
         self.max_subscriptions_per_connection = settings.ws_max_subscriptions
         self.runtime = runtime
-        self.feeds = Feeds(self.schema)
+        self.known_tokens = KnownTokens()
+        self.credentials = SocketCredentials(runtime, self.known_tokens)
+        self.feeds = Feeds(self.schema, guard=self.credentials.refresh)
         self.sockets = OpenSockets()
         self.max_request_bytes = settings.max_request_bytes
         self.max_query_string_bytes = settings.max_query_string_bytes
         self.max_json_depth = settings.max_json_depth
-        self.known_tokens = KnownTokens()
         self.idempotency = Idempotency(
             runtime.database, runtime.clock, settings.idempotency_ttl_seconds, max_tokens=settings.max_tokens
         )
@@ -198,7 +200,8 @@ class GraphQLView(GraphQL[Context, None]):
         # the data version is left unset: a socket's operations read it each time
         context.actor, context.auth_problem, _ = await self._authenticate(header if isinstance(header, str) else None)
         if context.actor is None:
-            raise ConnectionRejectionError({"message": context.auth_problem or "Authentication required."})
+            problem = context.auth_problem or "Authentication required."
+            raise ConnectionRejectionError({"message": problem, "extensions": {"code": ErrorCode.UNAUTHENTICATED.value}})
 
     async def _authenticate(self, header: str | None) -> tuple[Actor | None, str | None, int | None]:
         """``(actor, None, data version)`` for a good ``Authorization`` header, ``(None, why, None)``

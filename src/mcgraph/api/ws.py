@@ -12,9 +12,15 @@ as Strawberry runs them. Subscriptions take another path, for cost and back-pres
   its socket reads.
 * **Outbox.** Every message to a socket goes through its :class:`Outbox`, sent in order
   by a task that runs only while something is queued. When a client reads too slowly
-  and ``MCGRAPH_WS_QUEUE_SIZE`` messages are waiting, the pending results are dropped,
+  and ``MCGRAPH_WS_QUEUE_SIZE`` results, or ``MCGRAPH_WS_QUEUE_BYTES`` of them (their
+  memory, as ``sys.getsizeof`` counts it), are waiting, the pending results are dropped,
   each of its subscriptions gets a SLOW_SUBSCRIBER error with the cursor to resume
   from, and the socket is closed (1013, try again later). The others never wait for it.
+* **Credentials.** The socket's token is checked again before each operation, before
+  results go out and now and then (:mod:`mcgraph.api.ws_credentials`); one that no longer
+  stands closes the socket with 4401 or 4403, its queued results dropped.
+* **Memory.** A socket whose outbox held ``GIVE_BACK_BYTES`` or more gives the C heap's
+  free pages back to the system when it closes (glibc's ``malloc_trim``).
 * **Going away.** When the process stops, each socket is sent what is queued for it
   and closed with 1001, so that its client reconnects elsewhere (:mod:`mcgraph.shutdown`).
 
@@ -30,10 +36,13 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import ctypes
 import itertools
+import sys
+import time
 import uuid
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any
@@ -50,7 +59,8 @@ from strawberry.utils.aio import aclosing
 
 from mcgraph.api.context import Context
 from mcgraph.api.errors import internal_error, shape_error
-from mcgraph.domain.errors import SlowSubscriber
+from mcgraph.api.ws_credentials import Credential, bearer_secret
+from mcgraph.domain.errors import SlowSubscriber, TooManySubscriptions
 from mcgraph.logs import get_logger
 from mcgraph.shutdown import GOING_AWAY
 
@@ -58,6 +68,34 @@ log = get_logger("mcgraph.ws")
 
 TOO_SLOW = 1013  # "try again later": clients reconnect and resume
 DRAIN_TIMEOUT = 5.0
+
+
+GIVE_BACK_BYTES = 1 << 20  # a socket that held this much gives it back to the system when it closes
+_TRIM_INTERVAL = 1.0
+_trimmed_at = 0.0
+
+
+def _malloc_trim() -> Callable[[int], int] | None:
+    try:
+        return ctypes.CDLL("libc.so.6").malloc_trim  # glibc
+    except (OSError, AttributeError):
+        return None
+
+
+_trim = _malloc_trim()
+
+
+def give_back_memory() -> None:
+    """Return the C heap's free pages to the system (at most once a second).
+
+    Large results are freed when a socket closes, but glibc keeps the pages they were in,
+    so without this the process would stay as large as its busiest moment."""
+    global _trimmed_at  # noqa: PLW0603 - one heap per process
+    now = time.monotonic()
+    if _trim is None or now - _trimmed_at < _TRIM_INTERVAL:
+        return
+    _trimmed_at = now
+    _trim(0)
 
 
 def _dumps(value: Any) -> str:
@@ -103,11 +141,16 @@ class Outbox:
     an idle socket (most of them, most of the time) holds no task, frame or future.
     """
 
-    def __init__(self, websocket: WebSocket, limit: int, on_overflow: Callable[[], None]) -> None:
+    def __init__(
+        self, websocket: WebSocket, limit: int, on_overflow: Callable[[], None], byte_limit: int | None = None
+    ) -> None:
         self.websocket = websocket
         self.limit = limit
+        self.byte_limit = byte_limit
         self.on_overflow = on_overflow
         self.results_waiting = 0
+        self.bytes_waiting = 0  # the memory the waiting results hold
+        self.peak_bytes = 0
         self._messages: deque[tuple[str, Member | None, int | None]] = deque()
         self._sender: asyncio.Task[None] | None = None
         self._stopped = False
@@ -124,21 +167,31 @@ class Outbox:
         self._messages.append((text, None, None))
         self._kick()
 
+    def _full(self, size: int = 0) -> bool:
+        if self.results_waiting >= self.limit:
+            return True
+        # one result larger than the whole budget still goes to a socket that reads
+        return self.byte_limit is not None and self.results_waiting > 0 and self.bytes_waiting + size > self.byte_limit
+
     def offer(self, text: str, member: Member, cursor: int | None) -> bool:
-        """Queue a subscription result; False (and the overflow handler called) when too many wait."""
+        """Queue a subscription result; False (and the overflow handler called) when too many,
+        or too many bytes, wait."""
         if self._close is not None:
             return False
-        if self.results_waiting >= self.limit:
+        size = sys.getsizeof(text)
+        if self._full(size):
             self.on_overflow()
             return False
         self.results_waiting += 1
+        self.bytes_waiting += size
+        self.peak_bytes = max(self.peak_bytes, self.bytes_waiting)
         self._messages.append((text, member, cursor))
         self._kick()
         return True
 
     async def room(self) -> None:
         """Wait until a result may be queued without overflowing."""
-        while self.results_waiting >= self.limit and self._close is None:
+        while self._full() and self._close is None:
             if self._room is None:
                 self._room = asyncio.Event()
             self._room.clear()
@@ -147,6 +200,7 @@ class Outbox:
     def drop_results(self) -> None:
         self._messages = deque(item for item in self._messages if item[1] is None)
         self.results_waiting = 0
+        self.bytes_waiting = 0
 
     def close_when_sent(self, code: int, reason: str) -> None:
         self._close = (code, reason)
@@ -180,6 +234,7 @@ class Outbox:
                 text, member, cursor = self._messages.popleft()
                 if member is not None:
                     self.results_waiting -= 1
+                    self.bytes_waiting -= sys.getsizeof(text)
                     if self._room is not None:
                         self._room.set()
                 if self.websocket.application_state == WebSocketState.DISCONNECTED:
@@ -224,8 +279,10 @@ class Feed:
 class Feeds:
     """The running subscriptions of one app, shared by the sockets that asked for the same."""
 
-    def __init__(self, schema: BaseSchema) -> None:
+    def __init__(self, schema: BaseSchema, guard: Callable[[int], Awaitable[None]] | None = None) -> None:
         self.schema = schema
+        # checks the organisation's sockets' tokens before a result is handed to them
+        self.guard = guard
         self._shared: dict[tuple[Any, ...], Feed] = {}
         self._numbers = itertools.count(1)
         self.results_serialized = 0
@@ -298,6 +355,8 @@ class Feeds:
                         # live events wait meanwhile in its listener, within its buffer
                         for member in feed.members:
                             await member.outbox.room()
+                    if self.guard is not None:
+                        await self.guard(context.actor.organization_id)  # a socket whose token fails is closed
                     for member in list(feed.members):
                         member.deliver(text, context.live_cursor)
         except asyncio.CancelledError:
@@ -320,9 +379,10 @@ class _SharedSubscriptions:
 
     def _start_outbox(self) -> None:
         settings = self.context.runtime.settings
-        self.outbox = Outbox(self.websocket.ws, settings.ws_queue_size, self._too_slow)
+        self.outbox = Outbox(self.websocket.ws, settings.ws_queue_size, self._too_slow, settings.ws_queue_bytes)
         self.members: dict[str, Member] = {}
-        self._dropping = False
+        self._dropping = False  # closing: its operations send nothing more
+        self.credential: Credential | None = None
         # Strawberry closes the socket itself at times (a bad token, a bad message): after
         # what is queued, like everything else.
         self.websocket.close = self._close_after_queued
@@ -338,10 +398,45 @@ class _SharedSubscriptions:
 
     async def _stop_outbox(self) -> None:
         self.view.sockets.discard(self)
+        self.view.credentials.leave(self)
         await self.outbox.stop()
+        if self.outbox.peak_bytes >= GIVE_BACK_BYTES:
+            asyncio.get_running_loop().call_later(0.5, give_back_memory)
+
+    async def _enroll(self) -> None:
+        """Once acknowledged, the socket's token is checked again for as long as it is open."""
+        secret = bearer_secret(self.context.connection_params)
+        if self.connection_acknowledged and self.context.actor is not None and secret is not None:
+            await self.view.credentials.enroll(self, self.context.actor, secret)
+
+    async def _still_allowed(self) -> bool:
+        """Check the token before an operation starts; False (and the socket closing) when it no longer stands."""
+        if self._dropping:
+            return False
+        return await self.view.credentials.check(self)
+
+    def revoke(self, code: int, reason: str) -> None:
+        """The token no longer stands: drop what is queued for the socket, send nothing more, close it."""
+        if self._dropping:
+            return
+        self._dropping = True
+        self.outbox.drop_results()
+        for member in list(self.members.values()):
+            member.finish()
+        self.outbox.close_when_sent(code, reason)
+        self._closer = asyncio.create_task(self._close_if_stuck(code))
 
     async def send_message(self, message: Any) -> None:
         self.outbox.send(_dumps(message))
+
+    def _refuse_beyond_limit(self, operation_id: str, running: int) -> bool:
+        """Refuse an operation beyond ``MCGRAPH_WS_MAX_SUBSCRIPTIONS`` with a coded error (Strawberry's has none)."""
+        limit = self.max_subscriptions_per_connection
+        if not self.connection_acknowledged or limit is None or running < limit:
+            return False
+        error = shape_error(GraphQLError("", original_error=TooManySubscriptions(limit)), self.context.request_id)
+        self.outbox.send(self._error_frame(operation_id, [error.formatted]))
+        return True
 
     def _too_slow(self) -> None:
         if self._dropping:
@@ -352,15 +447,16 @@ class _SharedSubscriptions:
             error = shape_error(GraphQLError("", original_error=SlowSubscriber(member.last_sent)), self.context.request_id)
             self.outbox.send(self._error_frame(member.operation_id, [error.formatted]))
         log.warning("subscriber too slow: dropped", request_id=self.context.request_id, subscriptions=len(self.members))
+        self.context.runtime.metrics.slow_subscribers.inc()
         self.outbox.close_when_sent(TOO_SLOW, "Too slow: resume from your last cursor")
-        self._closer = asyncio.create_task(self._close_if_stuck())
+        self._closer = asyncio.create_task(self._close_if_stuck(TOO_SLOW))
 
-    async def _close_if_stuck(self) -> None:
+    async def _close_if_stuck(self, code: int) -> None:
         """A client that reads nothing cannot be sent the error either: close it after a while."""
         if not await self.outbox.sent(DRAIN_TIMEOUT):
             await self.outbox.stop()
             with contextlib.suppress(Exception):
-                await asyncio.wait_for(self.websocket.ws.close(TOO_SLOW), 1)
+                await asyncio.wait_for(self.websocket.ws.close(code), 1)
 
     async def _serve_subscription(
         self, operation_id: str, query: str, variables: dict[str, Any] | None, operation_name: str | None, operation: Any
@@ -415,8 +511,17 @@ class TransportWSHandler(_SharedSubscriptions, BaseGraphQLTransportWSHandler[Con
         # Strawberry cancels its timeout task here but keeps it; a cancelled task keeps its
         # error, traceback and frame, which every socket would carry for nothing.
         self.connection_init_timeout_task = None
+        await self._enroll()
+
+    async def handle_subscribe(self, message: Any) -> None:
+        if message["id"] not in self.operations and self._refuse_beyond_limit(message["id"], len(self.operations)):
+            return
+        await super().handle_subscribe(message)
 
     async def run_operation(self, operation: Operation[Context, None]) -> None:
+        if not await self._still_allowed():
+            self.operations.pop(operation.id, None)
+            return
         subscription = subscription_of(operation.query, operation.operation_name)
         if subscription is None:
             await super().run_operation(operation)
@@ -451,9 +556,21 @@ class LegacyWSHandler(_SharedSubscriptions, BaseGraphQLWSHandler[Context, None])
         finally:
             await self._stop_outbox()
 
+    async def handle_connection_init(self, message: Any) -> None:
+        await super().handle_connection_init(message)
+        await self._enroll()
+
+    async def handle_start(self, message: Any) -> None:
+        if message["id"] not in self.tasks and self._refuse_beyond_limit(message["id"], len(self.tasks)):
+            return
+        await super().handle_start(message)
+
     async def handle_async_results(
         self, operation_id: str, query: str, operation_name: str | None, variables: dict[str, object] | None
     ) -> None:
+        if not await self._still_allowed():
+            self.tasks.pop(operation_id, None)
+            return
         subscription = subscription_of(query, operation_name)
         if subscription is None:
             await super().handle_async_results(operation_id, query, operation_name, variables)

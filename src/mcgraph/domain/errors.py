@@ -30,6 +30,7 @@ class ErrorCode(enum.StrEnum):
     TIMEOUT = "TIMEOUT"
     SLOW_SUBSCRIBER = "SLOW_SUBSCRIBER"
     EXPRESSION_TOO_COSTLY = "EXPRESSION_TOO_COSTLY"
+    TOO_MANY_SUBSCRIPTIONS = "TOO_MANY_SUBSCRIPTIONS"
     INTERNAL = "INTERNAL"
 
 
@@ -89,6 +90,15 @@ class SlowSubscriber(RequestError):
         cursor = str(resume_after) if resume_after is not None else None
         where = f'with `events(after: "{cursor}")`' if cursor else "with `events`"
         super().__init__(f"You fell too far behind and were dropped; resume {where}.", resumeAfter=cursor)
+
+
+class TooManySubscriptions(RequestError):
+    """A socket asked for more operations at once than ``MCGRAPH_WS_MAX_SUBSCRIPTIONS``."""
+
+    code = ErrorCode.TOO_MANY_SUBSCRIPTIONS
+
+    def __init__(self, limit: int) -> None:
+        super().__init__(f"The limit of {limit} operations at once on one connection is reached; complete one first.", limit=limit)
 
 
 class NotFound(RequestError):
