@@ -7,6 +7,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
+from graphql import GraphQLEnumType, GraphQLScalarType, get_named_type
 from sqlalchemy import event, select
 
 from mcgraph.db import Base, Database
@@ -159,3 +160,20 @@ def statements(app: Any) -> Iterator[list[str]]:
         yield seen
     finally:
         event.remove(engine, "before_cursor_execute", count)
+
+
+def selection(kind: Any) -> str:
+    """What a generated document selects of a field of type ``kind``: a payload's userErrors, or its type name."""
+    named = get_named_type(kind)
+    if isinstance(named, (GraphQLScalarType, GraphQLEnumType)):
+        return ""
+    if "userErrors" in getattr(named, "fields", {}):
+        return "{ __typename userErrors { field message code } }"
+    return "{ __typename }"
+
+
+def document(root: str, name: str, field: Any) -> str:
+    """An operation of type ``root`` calling field ``name`` with every argument as a variable."""
+    variables = ", ".join(f"${a}: {arg.type}" for a, arg in field.args.items())
+    arguments = ", ".join(f"{a}: ${a}" for a in field.args)
+    return f"{root.lower()}{f'({variables})' if variables else ''} {{ {name}{f'({arguments})' if arguments else ''} {selection(field.type)} }}"

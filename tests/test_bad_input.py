@@ -29,7 +29,7 @@ from mcgraph.db.models import Event, Organization, Role
 from mcgraph.demo import DEMO_ORG, seed
 from mcgraph.testing import issue_token
 from tests.conftest import without_rate_limits
-from tests.helpers import node_ids, warm_up
+from tests.helpers import document, node_ids, warm_up
 from tests.live import open_socket
 
 pytestmark = pytest.mark.timeout(300)
@@ -116,19 +116,6 @@ def placed(kind: Any, rest: tuple[str | int, ...], bad: Any, slot: str, ids: dic
     return {**good(kind, slot, ids), step: placed(kind.fields[step].type, rest[1:], bad, step, ids)}
 
 
-def selection(kind: Any) -> str:
-    named = get_named_type(kind)
-    if isinstance(named, (GraphQLScalarType, GraphQLEnumType)):
-        return ""
-    if "userErrors" in getattr(named, "fields", {}):
-        return "{ __typename userErrors { field message code } }"
-    return "{ __typename }"
-
-
-def document(root: str, name: str, field: Any) -> str:
-    variables = ", ".join(f"${a}: {arg.type}" for a, arg in field.args.items())
-    arguments = ", ".join(f"{a}: ${a}" for a in field.args)
-    return f"{root.lower()}{f'({variables})' if variables else ''} {{ {name}{f'({arguments})' if arguments else ''} {selection(field.type)} }}"
 
 
 @functools.cache

@@ -27,7 +27,7 @@ from mcgraph.api.schema import build_schema
 from mcgraph.db.models import Membership, Role, User
 from mcgraph.demo import seed
 from tests.conftest import without_rate_limits
-from tests.helpers import node_ids, snapshot, warm_up
+from tests.helpers import document, node_ids, snapshot, warm_up
 
 pytestmark = pytest.mark.timeout(600)
 
@@ -80,19 +80,6 @@ def id_slots(kind: Any, name: str, seen: frozenset[str] = frozenset()) -> list[s
     return []
 
 
-def selection(kind: Any) -> str:
-    named = get_named_type(kind)
-    if isinstance(named, (GraphQLScalarType, GraphQLEnumType)):
-        return ""
-    if "userErrors" in getattr(named, "fields", {}):
-        return "{ __typename userErrors { field message code } }"
-    return "{ __typename }"
-
-
-def document(root: str, name: str, field: Any) -> str:
-    variables = ", ".join(f"${a}: {arg.type}" for a, arg in field.args.items())
-    arguments = ", ".join(f"{a}: ${a}" for a in field.args)
-    return f"{root.lower()}({variables}) {{ {name}({arguments}) {selection(field.type)} }}"
 
 
 def normalised(body: dict[str, Any], *ids: str) -> str:
