@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from typing import Any
 
 import pytest
@@ -161,6 +162,40 @@ async def test_events_resume_from_a_cursor_without_gap_or_duplicate(live, acme):
                 logged += [int(n["cursor"]) for n in page]
                 after = page[-1]["cursor"]
         assert cursors == logged
+
+
+async def test_an_event_committed_as_a_replay_begins_is_sent_once(live, acme, monkeypatch):
+    """A commit between the check of the cursor and the listener's start is replayed.
+
+    On SQLite a read transaction keeps the snapshot of its first statement: the replay
+    must not read in the one that checked the cursor, which began before the listener
+    took its starting point (the event fell between the two, sent by neither)."""
+    token = acme[Role.MANAGER]
+    async with Http(live.url) as http:
+        project = await create_project(http, token, "WEB")
+        async with open_socket(live.url, token) as sock:
+            await sock.subscribe(EVENTS, {"after": None, "types": ["task.created"]})
+            await live.listening(1)
+            await create_task(http, token, project, "Before")
+            cursor = (await sock.data())["events"]["cursor"]
+
+        listen = live.runtime.hub.listen
+
+        @contextlib.asynccontextmanager
+        async def listen_after_a_commit(*args: Any, **kwargs: Any) -> Any:
+            monkeypatch.setattr(live.runtime.hub, "listen", listen)  # once
+            async with Http(live.url) as between:  # served by the same loop meanwhile
+                await create_task(between, token, project, "Between")
+            async with listen(*args, **kwargs) as listener:
+                yield listener
+
+        monkeypatch.setattr(live.runtime.hub, "listen", listen_after_a_commit)
+        async with open_socket(live.url, token) as sock:
+            await sock.subscribe(EVENTS, {"after": cursor, "types": ["task.created"]})
+            first = (await sock.data())["events"]
+            await create_task(http, token, project, "After")
+            second = (await sock.data())["events"]
+    assert [int(first["cursor"]), int(second["cursor"])] == [int(cursor) + 1, int(cursor) + 2]
 
 
 @pytest.fixture

@@ -100,6 +100,11 @@ async def live(
     async with runtime.hub.listen(organization_id, runtime.settings.subscription_buffer) as listener:
         last = listener.start_after if after is None else after
         if after is not None:
+            # The replay reads in a transaction begun after the listener took its starting
+            # point: on SQLite a read transaction opened before (checking the cursor, say)
+            # keeps an older snapshot, and an event committed in between would be neither
+            # replayed nor heard.
+            await context.scope.reset()
             while True:
                 async with context.read() as session:
                     page = list(await session.scalars(event_log(organization_id, after=last, types=()).limit(REPLAY_PAGE)))
