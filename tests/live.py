@@ -239,13 +239,20 @@ class Socket:
     async def results(self, count: int, timeout: float = TIMEOUT) -> list[dict[str, Any]]:
         return [await self.data(timeout) for _ in range(count)]
 
-    async def silent(self, seconds: float) -> bool:
-        """True when nothing but keep-alives arrives within ``seconds`` (for what must not arrive)."""
-        try:
-            await self.receive(seconds)
-        except TimeoutError:
-            return True
-        return False
+    async def nothing_queued(self) -> bool:
+        """True when nothing but keep-alives comes before the answer to a ping sent now.
+
+        The server queues its pong behind every message it queued before, so this tells
+        what the server had sent when it read the ping. Call it once whatever could send
+        has finished its round (a positive signal), never after a fixed wait.
+        """
+        await self.send({"type": "ping"})
+        while True:
+            message = json.loads(await asyncio.wait_for(self.ws.recv(), TIMEOUT))
+            if message["type"] == "pong":
+                return True
+            if message["type"] not in KEEP_ALIVE:
+                return False
 
 
 @contextlib.asynccontextmanager

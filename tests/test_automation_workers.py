@@ -153,17 +153,34 @@ async def test_two_schedulers_at_once_fire_each_slot_once(database_url, redis_ur
     settings = deployment(database_url, redis_url, redis_url, bus_channel)
     with spawned(**settings) as api:
         async with Http(api) as http:
-            await create_rule(http, token, name="Hourly", trigger={"kind": "SCHEDULE", "cron": "0 * * * *"},
-                              actions=[{"type": "RAISE_EVENT", "params": {"name": "hourly.tick"}}])
+            for name in ("Hourly", "Canary"):
+                await create_rule(http, token, name=name, trigger={"kind": "SCHEDULE", "cron": "0 * * * *"},
+                                  actions=[{"type": "RAISE_EVENT", "params": {"name": f"{name.lower()}.tick"}}])
+    async with database.session() as session:
+        rules = {rule.name: rule.id for rule in await session.scalars(select(m.AutomationRule))}
     # the rule was saved long ago: its latest slot is due (one catch-up event, however many were missed)
-    async with database.transaction() as session:
-        rule = await session.scalar(select(m.AutomationRule))
-        await session.execute(update(m.AutomationRule).values(last_slot_at=rule.last_slot_at - timedelta(hours=5), updated_at=rule.updated_at - timedelta(hours=5)))
+    await _make_due(database, rules["Hourly"])
     fired = select(func.count()).select_from(m.Event).where(m.Event.type == "automation.scheduled")
     ticks = select(func.count()).select_from(m.Event).where(m.Event.type == "event.raised")
+    canary = fired.where(m.Event.subject_id == rules["Canary"])
     quick = {**settings, "schedule_seconds": "0.2", "health_sweep_seconds": "0.2"}
     with command("scheduler", **quick), command("scheduler", **quick), command("worker", **settings):
         await until(lambda: _at_least(database, ticks, 1), "the scheduled rule to act")
-        await asyncio.sleep(1.5)  # several more rounds of both schedulers: nothing more may fire
-    assert await scalar(database, fired) == 1
-    assert await scalar(database, ticks) == 1
+        # the positive signal that more rounds have run: the canary, made due after the rule
+        # fired, fires again in a later round each time; three times is two whole rounds since
+        for times in (1, 2, 3):
+            await _make_due(database, rules["Canary"])
+            await until(lambda times=times: _at_least(database, canary, times), f"the canary to fire {times} times")
+    assert await scalar(database, fired.where(m.Event.subject_id == rules["Hourly"])) == 1
+    assert await scalar(database, ticks.where(~m.Event.data["name"].as_string().like("canary%"))) == 1
+
+
+async def _make_due(database: Any, rule_id: int) -> None:
+    """Move the rule's last slot and save time five hours back: its latest slot is due."""
+    async with database.transaction() as session:
+        rule = await session.get(m.AutomationRule, rule_id)
+        await session.execute(
+            update(m.AutomationRule)
+            .where(m.AutomationRule.id == rule_id)
+            .values(last_slot_at=rule.last_slot_at - timedelta(hours=5), updated_at=rule.updated_at - timedelta(hours=5))
+        )

@@ -31,6 +31,10 @@ async def test_a_write_of_one_organisation_changes_its_version_only(database: Da
     after = await _versions(database, acme, globex)
     assert after[0] > before[0]
     assert after[1] == before[1]
+    # the statement names no organisation: the session's scoping kept it to acme's rows
+    async with database.session() as session:
+        names = dict((await session.execute(select(ApiToken.organization_id, ApiToken.name))).all())
+    assert names[acme] == "renamed" and names[globex] != "renamed"
 
 
 async def test_reads_and_rolled_back_writes_change_nothing(database: Database) -> None:

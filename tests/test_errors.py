@@ -135,7 +135,7 @@ async def test_user_mistakes_get_a_code(gql, acme):
     assert observed == {name: [code] for name, (_, _, code, _) in MISTAKES.items()}
 
 
-async def test_a_forged_cursor_is_bad_input(gql, acme):
+async def test_a_forged_cursor_is_bad_input_whatever_the_type_of_its_id(gql, acme):
     data = await gql.data(MEMBERS, {"first": 1}, token=acme[Role.VIEWER])
     cursor = data["viewer"]["organization"]["members"]["edges"][0]["cursor"]
     values = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
@@ -143,7 +143,8 @@ async def test_a_forged_cursor_is_bad_input(gql, acme):
     for forged in ("not-a-date", 12345, None):
         body = await gql(MEMBERS, {"first": 5, "after": encode_cursor([forged, *values[1:]])}, token=acme[Role.VIEWER])
         observed[repr(forged)] = error_codes(body)
-    for forged_id in (2**64, -(2**64)):  # the row id that breaks ties, past what the column holds
+    # the row id that breaks ties: past what the column holds, or of any other JSON type
+    for forged_id in (2**64, -(2**64), True, False, None, 1.5, 1.0, "1", [1], {"id": 1}, {"n": "1"}, {"n": "x"}):
         body = await gql(MEMBERS, {"first": 5, "after": encode_cursor([*values[:-1], forged_id])}, token=acme[Role.VIEWER])
         observed[repr(forged_id)] = error_codes(body)
     assert observed == dict.fromkeys(observed, ["BAD_USER_INPUT"])

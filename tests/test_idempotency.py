@@ -161,6 +161,17 @@ async def test_the_longest_key_is_accepted(http, acme, database):
     assert await count(database, m.IdempotencyKey) == 1
 
 
+@pytest.mark.parametrize("key", ["order 1", " ~", "~ "], ids=["inner-space", "space-first", "space-last"])
+async def test_a_key_with_a_space_is_accepted(http, acme, database, key):
+    # space (0x20) is the lowest printable character; only a key of nothing but spaces is blank
+    answer = await post(http, create("WEB"), acme[Role.MANAGER], key)
+    again = await post(http, create("WEB"), acme[Role.MANAGER], key)
+
+    assert answer.json()["data"]["createProject"]["userErrors"] == []
+    assert again.headers.get("Idempotent-Replayed") == "true"
+    assert (await count(database, m.Project), await count(database, m.IdempotencyKey)) == (1, 1)
+
+
 async def test_an_internal_failure_releases_the_key_for_a_retry(http, acme, database, monkeypatch):
     real = projects.create_project
     calls = 0

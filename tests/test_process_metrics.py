@@ -180,6 +180,18 @@ def test_period_boundaries():
     assert metrics.trend == [TrendPoint(date(2026, 3, 2), 4, 1, days(3), 1.0)]
 
 
+def test_a_run_completed_exactly_at_its_due_time_is_on_time():
+    due = P0 + days(2)
+    runs = [
+        RunRecord(1, 1, "completed", P0, due, due),  # ends at its due time: on time
+        RunRecord(2, 1, "completed", P0, due, due + TICK),  # a microsecond later: late
+    ]
+    metrics = compute_metrics(runs, [], **WEEK)
+    assert (metrics.runs_with_due, metrics.runs_on_time) == (2, 1)
+    assert metrics.on_time_rate == 0.5
+    assert metrics.trend[0].on_time_rate == 0.5
+
+
 def test_cancelled_failed_and_running_runs_have_no_cycle_time():
     runs = [
         RunRecord(1, 1, "cancelled", P0, P0, P0 + hours(1)),

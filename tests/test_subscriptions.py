@@ -104,7 +104,16 @@ async def test_subscriptions_keep_to_their_subject(live, acme):
             by_id[message["id"]] = message["payload"]["data"]["taskChanged"]["event"]["changes"]
         # the former assignee hears that the task left them
         assert by_id["2"] == [{"field": "assigneeId", "before": int(by_id["2"][0]["before"]), "after": None}]
-        assert await sock.silent(0.3)
+
+        # nothing more came of those changes: the next message of each subscription is of a later one
+        await create_task(http, token, web, "Web marker", assigneeId=me)  # both taskChanged
+        await create_task(http, token, ops, "Ops marker")  # projectUpdated(OPS)
+        following = {}
+        for _ in range(3):
+            message = await sock.receive()
+            data = message["payload"]["data"]
+            following[message["id"]] = data["taskChanged"]["task"]["title"] if "taskChanged" in data else data["projectUpdated"]["event"]["type"]
+        assert following == {"1": "Web marker", "2": "Web marker", "3": "task.created"}
 
 
 async def test_portfolio_changed_shows_health_changes(live, acme):
@@ -123,7 +132,10 @@ async def test_portfolio_changed_shows_health_changes(live, acme):
         assert change["event"]["type"] == "project.health_changed"
         assert change["event"]["changes"] == [{"field": "health", "before": "on_track", "after": "at_risk"}]
         assert change["project"] == {"key": "WEB", "health": {"health": "AT_RISK"}}
-        assert await sock.silent(0.3)  # task events are not portfolio changes
+        # task events are not portfolio changes: the next one is the project created after them
+        await create_project(http, token, "OPS")
+        following = (await sock.data())["portfolioChanged"]
+        assert (following["event"]["type"], following["project"]["key"]) == ("project.created", "OPS")
 
 
 async def test_events_resume_from_a_cursor_without_gap_or_duplicate(live, acme):
@@ -146,7 +158,11 @@ async def test_events_resume_from_a_cursor_without_gap_or_duplicate(live, acme):
             writer = asyncio.create_task(create_tasks(http, token, project, 30, "Live"))
             replayed = [r["events"] for r in await sock.results(150)]
             await writer
-            assert await sock.silent(0.3)
+            # nothing more, nothing twice: the next event is the one written after them all
+            await create_tasks(http, token, project, 1, "Marker")
+            following = (await sock.data())["events"]
+            assert following["type"] == "task.created"
+            assert int(following["cursor"]) > max(int(e["cursor"]) for e in replayed)
 
         cursors = [int(e["cursor"]) for e in replayed]
         assert cursors == sorted(set(cursors)), "every event once, in order"
@@ -161,7 +177,7 @@ async def test_events_resume_from_a_cursor_without_gap_or_duplicate(live, acme):
                     break
                 logged += [int(n["cursor"]) for n in page]
                 after = page[-1]["cursor"]
-        assert cursors == logged
+        assert logged == [*cursors, int(following["cursor"])]  # the marker ends the log
 
 
 async def test_an_event_committed_as_a_replay_begins_is_sent_once(live, acme, monkeypatch):
@@ -221,7 +237,11 @@ async def test_no_event_of_another_organisation_reaches_a_subscriber(live, acme,
                 create_tasks(http, acme[Role.MANAGER], web, 20, "A"),
             )
             their_messages, my_messages = await reading
-            assert await mine.silent(0.5)
+            # nothing of globex comes after: the next messages are of acme's change made after all
+            await create_task(http, acme[Role.MANAGER], web, "A-last")
+            following = {m["id"]: m["payload"]["data"] for m in await collect(mine, 2)}
+            assert following["1"]["events"]["cursor"] == "22"
+            assert following["2"]["taskChanged"]["task"]["title"] == "A-last"
 
     their_events = [m["payload"]["data"]["events"] for m in their_messages]
     assert {e["type"] for e in their_events} == {"task.created"}

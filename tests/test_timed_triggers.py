@@ -83,12 +83,24 @@ async def test_a_scheduled_rule_fires_once_per_slot(agql, auto_app, acme, clock,
 
 async def test_one_scheduler_leads_at_a_time(settings, monkeypatch):
     monkeypatch.setattr(scheduler, "LEADER_CHECK_SECONDS", 0.05)
+    refusals, refused_thrice = 0, asyncio.Event()
+    wait = scheduler._wait
+
+    async def counted(event: asyncio.Event, seconds: float) -> None:  # called after each try that did not lead
+        nonlocal refusals
+        refusals += 1
+        if refusals >= 3:
+            refused_thrice.set()
+        await wait(event, seconds)
+
+    monkeypatch.setattr(scheduler, "_wait", counted)
     first, second = Runtime.from_settings(settings), Runtime.from_settings(settings)
     stop = asyncio.Event()
     try:
         async with scheduler.leadership(first, stop):
             waiting = asyncio.create_task(_lead(second, stop))
-            await asyncio.sleep(0.3)  # several checks: the second must not lead meanwhile
+            # three tries of the second have failed while the first leads (one that led would not wait)
+            await asyncio.wait_for(refused_thrice.wait(), 10)
             assert not waiting.done()
         assert await asyncio.wait_for(waiting, 5) == "leading"  # the first let go: the second takes over
     finally:

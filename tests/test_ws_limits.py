@@ -129,7 +129,9 @@ async def test_a_slow_subscriber_is_dropped_with_a_resume_cursor_and_slows_nobod
             async with open_socket(url, acme[Role.VIEWER]) as again:
                 await again.subscribe(EVENTS, {"after": error["extensions"]["resumeAfter"] or "0", "types": ["task.created"]})
                 rest = [int((await again.data())["events"]["cursor"]) for _ in range(len(fast_cursors) - len(received))]
-                assert await again.silent(0.3)
+                # nothing more, nothing twice: the next one is the task created after them all
+                await http.data(f'mutation {{ createTask(input: {{projectId: "{project}", title: "Last"}}) {{ userErrors {{ code }} }} }}', token=token)
+                assert int((await again.data())["events"]["cursor"]) > max(fast_cursors)
     assert received + rest == fast_cursors
 
 
@@ -208,8 +210,11 @@ class RecordingSocket:
         self.closed: tuple[int, str] | None = None
         self.flowing = asyncio.Event()
         self.flowing.set()
+        self.stalled = asyncio.Event()  # set once a send waits for the stalled reader
 
     async def send_text(self, text: str) -> None:
+        if not self.flowing.is_set():
+            self.stalled.set()
         await self.flowing.wait()
         self.sent.append(text)
 
@@ -233,7 +238,8 @@ async def test_an_outbox_sends_in_order_and_holds_no_task_while_idle():
     member = Member("1", outbox, lambda operation_id, payload: payload, asyncio.get_running_loop().create_future())
     member.deliver("first", 7)
     outbox.close_when_sent(1000, "done")
-    assert not await outbox.sent(0.05)
+    await asyncio.wait_for(socket.stalled.wait(), TIMEOUT)  # the sender waits at the reader
+    assert not await outbox.sent(0) and socket.sent == ["ack"]
     socket.flowing.set()
     assert await outbox.sent(TIMEOUT)
     assert (socket.sent, socket.closed, member.last_sent) == (["ack", "ping", "first"], (1000, "done"), 7)

@@ -94,7 +94,7 @@ class SortKey:
             if expected is int and not -largest - 1 <= value <= largest:
                 raise ValueError("out of range")
             return value
-        if not isinstance(value, expected):
+        if not isinstance(value, expected) or (expected is date and isinstance(value, datetime)):
             raise ValueError(f"not a {expected.__name__}")
         return value
 
@@ -277,5 +277,6 @@ def decode_cursor(cursor: str, keys: Sequence[SortKey]) -> list[Any]:
         if encode_cursor(values) != cursor:
             raise ValueError("not as written")
         return [key.coerce(value) for key, value in zip(keys, values, strict=True)]
-    except (binascii.Error, ValueError, TypeError, UnicodeDecodeError, RecursionError):
+    # a tagged number that does not parse ({"n": "x"}) raises decimal.InvalidOperation, an ArithmeticError
+    except (binascii.Error, ValueError, TypeError, ArithmeticError, UnicodeDecodeError, RecursionError):
         raise BadInput(f"The cursor {cursor!r} does not belong to this list; ask again from the start.") from None
