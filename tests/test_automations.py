@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import AsyncIterator
+from datetime import UTC, datetime
 from typing import Any
 
 import httpx
@@ -322,15 +323,19 @@ def receiver() -> Any:
         yield url + "/hook", received
 
 
-async def test_a_webhook_is_signed_retried_logged_and_redelivered_with_one_delivery_id(agql, auto_app, acme, receiver):
-    from mcgraph.automation.webhooks import verify
+async def test_a_webhook_is_signed_retried_logged_and_redelivered_with_one_delivery_id(agql, auto_app, acme, receiver, clock):
+    from standardwebhooks import Webhook, WebhookVerificationError
 
+    from mcgraph.domain import webhook_secrets
+
+    clock.set(datetime.now(UTC))  # the receiver checks the delivery's timestamp against its own clock
     url, received = receiver
+    secret = webhook_secrets.generate()
     runtime = auto_app.state.runtime
     object.__setattr__(runtime, "settings", runtime.settings.model_copy(update={"webhook_allow": ["127.0.0.1"]}))
     manager = acme[Role.MANAGER]
     web = await create_project(agql, manager, "WEB")
-    rule = await create_rule(agql, manager, name="Tell CI", actions=[{"type": "SEND_WEBHOOK", "params": {"url": url, "secret": "s3cret-value"}}])
+    rule = await create_rule(agql, manager, name="Tell CI", actions=[{"type": "SEND_WEBHOOK", "params": {"url": url, "secret": secret}}])
     assert rule["actions"][0]["params"] == {"url": url, "secret": "********"}
     task = await create_task(agql, manager, web["id"], "T")
     await succeed(agql, "setTaskState", {"taskId": task["id"], "state": "in_progress"}, manager)
@@ -342,9 +347,13 @@ async def test_a_webhook_is_signed_retried_logged_and_redelivered_with_one_deliv
     assert [(d["attempt"], d["ok"], d["status"]) for d in deliveries] == [(1, False, 500), (2, True, 200)]
     assert len({d["deliveryId"] for d in deliveries}) == 1
     assert [headers["webhook-id"] for headers, _ in received] == [deliveries[0]["deliveryId"]] * 2
+    # A receiver using the Standard Webhooks library, given the secret as it was saved.
     headers, body = received[-1]
-    assert verify(b"s3cret-value", headers, body, now=int(headers["webhook-timestamp"]))
-    assert not verify(b"another-secret", headers, body, now=int(headers["webhook-timestamp"]))
+    assert Webhook(secret).verify(body, headers)["event"]["type"] == "task.state_changed"
+    with pytest.raises(WebhookVerificationError):
+        Webhook(webhook_secrets.generate()).verify(body, headers)
+    with pytest.raises(WebhookVerificationError):
+        Webhook(secret).verify(body.replace(b"task.state_changed", b"task.deleted"), headers)
 
     redeliver = "mutation($id: ID!) { redeliverWebhook(input: {runId: $id, actionIndex: 0}) { run { state } userErrors { code } } }"
     assert (await agql.data(redeliver, {"id": run["id"]}, token=manager))["redeliverWebhook"] == {"run": {"state": "QUEUED"}, "userErrors": []}

@@ -3,6 +3,7 @@ stored encrypted under MCGRAPH_SECRET_KEY; rotated; scrubbed from what was store
 
 from __future__ import annotations
 
+import base64
 import json
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
@@ -30,7 +31,9 @@ UPDATE_RULE = """mutation($input: UpdateAutomationRuleInput!) {
 EVENTS = """{ events(first: 50, types: ["automation_rule.created", "automation_rule.updated"]) {
   nodes { type data changes { field before after } } } }"""
 LIVE_EVENTS = "subscription { events(types: [\"automation_rule.updated\"]) { type data changes { field before after } } }"
-OLD, NEW = "s3cret-old-value", "s3cret-new-value"
+# Webhook secrets in the Standard Webhooks form (whsec_ and the base64 of 24 to 64 bytes).
+OLD, NEW = "whsec_" + "b2xkLXNlY3JldC1rZXktMDEyMzQ1Njc4OWFiY2RlZg==", "whsec_" + "bmV3LXNlY3JldC1rZXktMDEyMzQ1Njc4OWFiY2RlZg=="
+LEGACY = "s3cret-saved-before-whsec"  # a secret saved before the whsec_ form was required
 
 
 def _webhook(url: str, secret: str) -> list[dict[str, Any]]:
@@ -75,9 +78,10 @@ async def test_rule_events_never_show_a_secret_to_the_events_query_or_a_live_sub
     assert pushed["data"]["secrets_changed"] == ["actions.0.params.secret"]
 
 
-async def test_a_secret_is_stored_encrypted_and_the_webhook_signs_with_it_after_a_masked_round_trip(agql, auto_app, acme, receiver, database):  # noqa: F811
-    from mcgraph.automation.webhooks import verify
+async def test_a_secret_is_stored_encrypted_and_the_webhook_signs_with_it_after_a_masked_round_trip(agql, auto_app, acme, receiver, clock, database):  # noqa: F811
+    from standardwebhooks import Webhook
 
+    clock.set(datetime.now(UTC))  # the receiver checks the delivery's timestamp against its own clock
     url, received = receiver
     runtime = auto_app.state.runtime
     object.__setattr__(runtime, "settings", runtime.settings.model_copy(update={"webhook_allow": ["127.0.0.1"]}))
@@ -99,7 +103,47 @@ async def test_a_secret_is_stored_encrypted_and_the_webhook_signs_with_it_after_
     (run,) = await settled(agql, manager, 1)
     assert run["state"] == "SUCCEEDED"
     headers, body = received[-1]
-    assert verify(OLD.encode(), headers, body, now=int(headers["webhook-timestamp"]))
+    assert Webhook(OLD).verify(body, headers, json_parse=False) is None  # raises unless it verifies
+
+
+async def test_a_secret_saved_before_the_whsec_form_keeps_signing_and_a_new_one_must_have_it(agql, auto_app, acme, receiver, clock, database):  # noqa: F811
+    from standardwebhooks import Webhook, WebhookVerificationError
+
+    from mcgraph.api.relay import pk_of
+
+    clock.set(datetime.now(UTC))  # the receiver checks the delivery's timestamp against its own clock
+    url, received = receiver
+    runtime = auto_app.state.runtime
+    object.__setattr__(runtime, "settings", runtime.settings.model_copy(update={"webhook_allow": ["127.0.0.1"]}))
+    manager = acme[Role.MANAGER]
+    variables = {"input": {"name": "CI", "trigger": {"kind": "EVENT", "eventType": "task.state_changed"}, "actions": _webhook(url, LEGACY)}}
+    refused = (await agql.data(CREATE_RULE, variables, token=manager))["createAutomationRule"]
+    assert refused["rule"] is None
+    [error] = refused["userErrors"]
+    assert (error["field"], error["code"]) == (["actions", "0", "params", "secret"], "INVALID")
+    assert "whsec_" in error["message"] and LEGACY not in error["message"]
+
+    # A rule stored before, its secret not in the whsec_ form: kept by ********, and used as it was.
+    rule = await create_rule(agql, manager, name="CI", actions=_webhook(url, OLD))
+    async with database.transaction() as session:
+        row = await session.get(m.AutomationRule, pk_of(rule["id"], "AutomationRule"))
+        row.actions = [{"type": "send_webhook", "params": {"url": url, "secret": Keyring.of(runtime.settings).encrypt(LEGACY)}}]
+    kept = await _update(agql, manager, rule["id"], "CI renamed", [{"type": "SEND_WEBHOOK", "params": {"url": url, "secret": MASK}}])
+    assert kept["actions"][0]["params"]["secret"] == MASK
+    (stored,) = await _stored_actions(database, rule["id"])
+    assert Keyring.of(runtime.settings).decrypt(stored["params"]["secret"]) == LEGACY
+
+    web = await create_project(agql, manager, "WEB")
+    task = await create_task(agql, manager, web["id"], "T")
+    await succeed(agql, "setTaskState", {"taskId": task["id"], "state": "in_progress"}, manager)
+    (run,) = await settled(agql, manager, 1)
+    assert run["state"] == "SUCCEEDED", run
+    headers, body = received[-1]
+    # its receiver verifies with the secret's bytes, or with whsec_ + their base64
+    Webhook(LEGACY.encode()).verify(body, headers)
+    Webhook("whsec_" + base64.b64encode(LEGACY.encode()).decode()).verify(body, headers)
+    with pytest.raises(WebhookVerificationError):
+        Webhook(OLD).verify(body, headers)
 
 
 async def test_a_mask_with_no_saved_secret_is_refused(agql, acme):  # noqa: F811

@@ -1,9 +1,10 @@
 """Send one webhook attempt: a signed POST to a user's URL, refused when the URL points inside.
 
-Requests are signed the Standard Webhooks way (https://www.standardwebhooks.com): the
-receiver recomputes an HMAC-SHA256 over the delivery id, the timestamp and the body with
-the shared secret, so it can tell a genuine delivery from a forged or replayed one.
-:func:`verify` is that receiver side.
+Requests are signed the Standard Webhooks way (https://www.standardwebhooks.com), by the
+``standardwebhooks`` package: the receiver recomputes an HMAC-SHA256 over the delivery id,
+the timestamp and the body with the shared ``whsec_`` secret, so it can tell a genuine
+delivery from a forged or replayed one. Receivers verify with a Standard Webhooks library
+(``Webhook(secret).verify(body, headers)`` in Python); mcgraph itself verifies nothing.
 
 The threat guarded against is server-side request forgery: the URL is chosen by a user,
 and mcgraph sends the request from inside its own network. Left alone, a rule could POST
@@ -24,18 +25,19 @@ from __future__ import annotations
 
 import asyncio
 import base64
-import hashlib
-import hmac
 import ipaddress
 import socket
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import UTC, datetime
 
 import httpx
+from standardwebhooks import Webhook
+
+from mcgraph.domain import webhook_secrets
 
 USER_AGENT = "mcgraph-webhooks/1"
-SIGNATURE_VERSION = "v1"
 EXCERPT_CHARACTERS = 500
 # Enough bytes for 500 characters of UTF-8; the rest of an answer is never read.
 EXCERPT_BYTES = EXCERPT_CHARACTERS * 4
@@ -52,8 +54,10 @@ IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
 class WebhookRequest:
     url: str
     body: bytes  # the JSON body, already encoded
-    secret: bytes  # the signing secret, raw bytes
-    delivery_id: str  # the same across retries of one delivery, e.g. "msg_..."
+    # the secret as configured, UTF-8: "whsec_<base64>", or a secret saved before that form
+    # was required, whose bytes are the key (see mcgraph.domain.webhook_secrets); b"": none
+    secret: bytes
+    delivery_id: str  # the same across retries of one delivery (run and action), e.g. "msg_..."
     timestamp: int  # unix seconds of this attempt
 
 
@@ -74,59 +78,30 @@ class WebhookRefused(Exception):
 # --- Signing -------------------------------------------------------------------------
 
 
-def _signature(secret: bytes, delivery_id: str, timestamp: str, body: bytes) -> str:
-    content = delivery_id.encode() + b"." + timestamp.encode() + b"." + body
-    digest = hmac.new(secret, content, hashlib.sha256).digest()
-    return base64.b64encode(digest).decode("ascii")
+def _webhook(secret: bytes) -> Webhook | None:
+    """The Standard Webhooks signer for a secret as configured; None without a secret."""
+    key = webhook_secrets.signing_key(secret)
+    return Webhook(key) if key else None
 
 
 def sign(request: WebhookRequest) -> dict[str, str]:
-    """The headers of a signed request: Standard Webhooks id, timestamp and signature."""
-    timestamp = str(request.timestamp)
-    return {
+    """The headers of a request: Standard Webhooks id, timestamp and, with a secret, signature.
+
+    The ``standardwebhooks`` package signs, so any Standard Webhooks library verifies the
+    request with the same ``whsec_`` secret. A webhook saved without a secret is sent
+    unsigned (no ``webhook-signature``): there is nothing a receiver could check it with.
+    """
+    headers = {
         "webhook-id": request.delivery_id,
-        "webhook-timestamp": timestamp,
-        "webhook-signature": f"{SIGNATURE_VERSION},"
-        + _signature(request.secret, request.delivery_id, timestamp, request.body),
+        "webhook-timestamp": str(request.timestamp),
         "content-type": "application/json",
         "user-agent": USER_AGENT,
     }
-
-
-def verify(
-    secret: bytes,
-    headers: Mapping[str, str],
-    body: bytes,
-    *,
-    tolerance: int = 300,
-    now: int | None = None,
-) -> bool:
-    """Whether a received request was signed with ``secret`` within ``tolerance`` seconds of now.
-
-    This is the receiver's side. Header names are matched in any case; the signature header
-    may hold several space-separated signatures (during a secret rotation), and one valid
-    ``v1`` signature is enough.
-    """
-    lowered = {name.lower(): value for name, value in headers.items()}
-    delivery_id = lowered.get("webhook-id")
-    timestamp = lowered.get("webhook-timestamp")
-    signatures = lowered.get("webhook-signature")
-    if not delivery_id or not timestamp or not signatures:
-        return False
-    try:
-        sent_at = int(timestamp)
-    except ValueError:
-        return False
-    if abs((int(time.time()) if now is None else now) - sent_at) > tolerance:
-        return False
-    expected = _signature(secret, delivery_id, timestamp, body).encode("ascii")
-    matched = False
-    for candidate in signatures.split():
-        version, _, value = candidate.partition(",")
-        if version == SIGNATURE_VERSION:
-            # Compare every candidate, without stopping early, in constant time each.
-            matched |= hmac.compare_digest(expected, value.encode("ascii", "replace"))
-    return matched
+    signer = _webhook(request.secret)
+    if signer is not None:
+        sent_at = datetime.fromtimestamp(request.timestamp, UTC)
+        headers["webhook-signature"] = signer.sign(request.delivery_id, sent_at, request.body)
+    return headers
 
 
 # --- The destination check -----------------------------------------------------------
@@ -279,16 +254,18 @@ def _one_line(text: str, secret: bytes) -> str:
 
 
 def _redact(text: str, secret: bytes) -> str:
-    """``text`` with the secret, raw or base64-encoded, replaced: a receiver knows the
-    secret, and its error page might print it into the delivery log."""
+    """``text`` with the secret and its key, raw or base64-encoded, replaced: a receiver
+    knows the secret, and its error page might print it into the delivery log."""
     if not secret:
         return text
-    forms = {base64.b64encode(secret).decode("ascii")}
-    try:
-        forms.add(secret.decode("utf-8"))
-    except UnicodeDecodeError:
-        pass
-    for form in sorted(forms, key=len, reverse=True):
+    forms: set[str] = set()
+    for value in (secret, webhook_secrets.signing_key(secret)):
+        forms.add(base64.b64encode(value).decode("ascii"))
+        try:
+            forms.add(value.decode("utf-8"))
+        except UnicodeDecodeError:
+            pass
+    for form in sorted((form for form in forms if form), key=len, reverse=True):
         text = text.replace(form, "[redacted]")
     return text
 

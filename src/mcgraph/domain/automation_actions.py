@@ -17,7 +17,7 @@ type                   params
 ``start_process_run``  ``processKey``; ``input`` (an object; string values are templates)
 ``raise_event``        ``name``; ``payload`` (an object; string values are templates)
 ``override_health``    ``health`` (ON_TRACK, AT_RISK, OFF_TRACK), ``note``*; ``projectId``
-``send_webhook``       ``url``; ``secret``† (signs the body, Standard Webhooks style)
+``send_webhook``       ``url``; ``secret``† (``whsec_<base64>``: signs the body, Standard Webhooks)
 =====================  ==============================================================
 
 (* a template; † a secret: stored encrypted, never shown, see :mod:`mcgraph.domain.secrets`.) Each action runs in a transaction of its own, recorded with the run's
@@ -35,7 +35,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from mcgraph.db.models import Health, Priority
-from mcgraph.domain import comments, expressions, projects, runs, secrets, tasks
+from mcgraph.domain import comments, expressions, projects, runs, secrets, tasks, webhook_secrets
 from mcgraph.domain.errors import Problems, UserErrorCode
 from mcgraph.domain.processes import process_by_key
 from mcgraph.domain.unit import Unit
@@ -260,6 +260,9 @@ def _check_values(kind: str, params: Mapping[str, Any], where: list[str], proble
         problems.add([*where, "on"], "on is task or project.", UserErrorCode.INVALID)
     if kind == "send_webhook" and not str(params.get("url", "")).startswith(("http://", "https://")):
         problems.add([*where, "url"], "A webhook URL starts with http:// or https://.", UserErrorCode.INVALID)
+    secret = params.get("secret")
+    if kind == "send_webhook" and isinstance(secret, str) and (why := webhook_secrets.problem(secret, keep=secrets.MASK)):
+        problems.add([*where, "secret"], why, UserErrorCode.INVALID)
 
 
 def _kind(plugins: Plugins, name: str) -> ActionType:

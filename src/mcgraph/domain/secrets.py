@@ -154,12 +154,15 @@ def secret_values(actions: Sequence[Mapping[str, Any]], secrets_of: Any, keyring
 
 
 def scrub(text: str, secrets: Iterable[str]) -> str:
-    """``text`` with every secret (raw or base64-encoded) replaced by :data:`SCRUBBED`."""
+    """``text`` with every secret (raw or base64-encoded, and a ``whsec_`` secret's key)
+    replaced by :data:`SCRUBBED`."""
     forms: set[str] = set()
     for secret in secrets:
         if len(secret) >= 3:  # a one- or two-character secret would blank out ordinary text
             forms.add(secret)
             forms.add(base64.b64encode(secret.encode("utf-8")).decode("ascii"))
+            if secret.startswith("whsec_") and len(secret) > 9:  # a webhook secret's key, base64
+                forms.add(secret.removeprefix("whsec_"))
     for form in sorted(forms, key=len, reverse=True):
         text = text.replace(form, SCRUBBED)
     return text
