@@ -111,8 +111,7 @@ def migration_folders(extra: dict[str, object] | None = None) -> list[Path]:
     pm = create_plugin_manager(extra=extra)
     folders = []
     for plugin, hook in each_plugin(pm, "mcgraph_migrations"):
-        folder = hook()
-        if folder is not None:
+        for folder in hook():
             path = Path(folder)
             if not path.is_dir():
                 raise PluginError(f"plugin {plugin!r} names migrations in {path}, which is not a folder")
@@ -142,7 +141,7 @@ class Plugins:
         self.triggers: dict[str, AutomationTrigger] = self._collect("mcgraph_automation_triggers", "event_type", "trigger")
         self.conditions: dict[str, ConditionFunction] = self._collect("mcgraph_automation_conditions", "name", "condition function")
         self.graphql: list[tuple[str, GraphQLContribution]] = [
-            (plugin, contribution) for plugin, hook in each_plugin(pm, "mcgraph_graphql") if (contribution := hook()) is not None
+            (plugin, contribution) for plugin, hook in each_plugin(pm, "mcgraph_graphql") for contribution in hook()
         ]
         # one caller per observing plugin, to run each reaction on its own when one fails
         self.observers: list[tuple[str, pluggy.HookCaller]] = each_plugin(pm, "mcgraph_event")
