@@ -140,15 +140,20 @@ class Plugins:
             _check_secret_params(action)
         self.triggers: dict[str, AutomationTrigger] = self._collect("mcgraph_automation_triggers", "event_type", "trigger")
         self.conditions: dict[str, ConditionFunction] = self._collect("mcgraph_automation_conditions", "name", "condition function")
+        # in registration order, like the declarations (see _declared)
         self.graphql: list[tuple[str, GraphQLContribution]] = [
-            (plugin, contribution) for plugin, hook in each_plugin(pm, "mcgraph_graphql") for contribution in hook()
+            (plugin, contribution) for plugin, hook in reversed(each_plugin(pm, "mcgraph_graphql")) for contribution in hook()
         ]
         # one caller per observing plugin, to run each reaction on its own when one fails
         self.observers: list[tuple[str, pluggy.HookCaller]] = each_plugin(pm, "mcgraph_event")
 
     def _declared(self, hook: str) -> Iterator[tuple[str, Any]]:
-        """(plugin, item) for every item of a declaration hook, each plugin asked through pluggy."""
-        for plugin, caller in each_plugin(self.pm, hook):
+        """(plugin, item) for every item of a declaration hook, each plugin asked through pluggy.
+
+        Listed in registration order (mcgraph's own first), the reverse of pluggy's calling
+        order, so that the schema and the catalogs read the same whatever the markers.
+        """
+        for plugin, caller in reversed(each_plugin(self.pm, hook)):
             for answer in caller():
                 for item in answer or ():
                     yield plugin, item
