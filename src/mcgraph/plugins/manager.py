@@ -146,6 +146,10 @@ class Plugins:
         ]
         # one caller per observing plugin, to run each reaction on its own when one fails
         self.observers: list[tuple[str, pluggy.HookCaller]] = each_plugin(pm, "mcgraph_event")
+        # the hooks called on every change, narrowed per plugin once
+        self._per_plugin = {
+            hook: each_plugin(pm, hook) for hook in ("mcgraph_check_stage_move", "mcgraph_check_task_transition", "mcgraph_project_health")
+        }
 
     def _declared(self, hook: str) -> Iterator[tuple[str, Any]]:
         """(plugin, item) for every item of a declaration hook, each plugin asked through pluggy.
@@ -214,7 +218,7 @@ class Plugins:
 
     async def project_health(self, methodology: Methodology, **kwargs: Any) -> Any:
         """The health report of the plugin that declared ``methodology``, or None."""
-        for plugin, caller in each_plugin(self.pm, "mcgraph_project_health"):
+        for plugin, caller in self._per_plugin["mcgraph_project_health"]:
             if plugin == methodology.plugin:
                 try:
                     return await maybe_await(caller(**kwargs))
@@ -224,7 +228,7 @@ class Plugins:
 
     async def _refusals(self, hook: str, **kwargs: Any) -> list[Refusal]:
         refusals: list[Refusal] = []
-        for plugin, caller in each_plugin(self.pm, hook):
+        for plugin, caller in self._per_plugin[hook]:
             try:
                 answers = [await maybe_await(answer) for answer in caller(**kwargs)]
             except Exception:
