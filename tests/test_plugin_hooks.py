@@ -66,7 +66,8 @@ async def test_a_failing_observer_is_logged_and_breaks_neither_the_request_nor_o
 
     await eventually(noted)
     assert {e.type for e in SEEN.events} >= {"project.created"}
-    assert [e.methodology for e in SEEN.events if e.type == "project.created"] == ["simple"]
+    # at least once: Seen reacts again when the batch is run plugin by plugin after Broken's failure
+    assert {e.methodology for e in SEEN.events if e.type == "project.created"} == {"simple"}
     assert (await mcgraph_client.data(EVENTS, {"types": ["broken.half_done"]}))["events"]["nodes"] == []
 
 

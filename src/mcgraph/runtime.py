@@ -59,7 +59,7 @@ class Runtime:
         cls, settings: Settings, *, clock: Clock | None = None, plugins: dict[str, object] | None = None
     ) -> Runtime:
         """The runtime of ``settings``; ``plugins`` registers extra plugin objects by name."""
-        manager = create_plugin_manager(allow=settings.plugins, block=settings.disable_plugins, extra=plugins)
+        manager = create_plugin_manager(allow=settings.plugins, block=settings.disable_plugins, extra=plugins, trace=settings.trace_plugins)
         return cls(
             settings=settings,
             database=Database(settings.database_url),

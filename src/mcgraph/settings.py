@@ -33,6 +33,7 @@ class Settings(BaseSettings):
     allowed_origins: CommaList = Field(default_factory=list)
     plugins: CommaList | None = None
     disable_plugins: CommaList = Field(default_factory=list)
+    trace_plugins: bool = Field(default=False, description="Log every plugin hook call, its arguments and its result (pluggy's tracing), for plugin authors.")
     log_level: Literal["debug", "info", "warning", "error"] = "info"
     log_format: Literal["json", "console"] | None = None
     max_page_size: int = Field(default=100, ge=1, le=1000)

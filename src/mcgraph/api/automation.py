@@ -25,10 +25,11 @@ from mcgraph.db import models as m
 from mcgraph.db.models import AutomationRunState, TriggerKind
 from mcgraph.db.pagination import SortKey, paginate
 from mcgraph.domain import automations
-from mcgraph.domain.automation_actions import ACTIONS, masked
+from mcgraph.domain.automation_actions import CORE_ACTION_TYPES, masked
 from mcgraph.domain.cron import describe as describe_schedule, parse_schedule
 from mcgraph.domain.errors import NotFound, UserError, UserErrorCode
 from mcgraph.domain.permissions import Action
+from mcgraph.plugins.manager import BUILTIN_PLUGINS
 
 strawberry.enum(TriggerKind, name="TriggerKind", description="What starts an automation rule.")
 strawberry.enum(AutomationRunState, name="AutomationRunState", description="Where one run of a rule for one event stands.")
@@ -40,11 +41,11 @@ _ID_PARAMS = {"taskId": "Task", "projectId": "Project", "assigneeId": "User"}
 
 def _type_in(name: str) -> str:
     """mcgraph's actions are spelled ADD_COMMENT in the API and add_comment inside; plugins' as declared."""
-    return name.lower() if name.lower() in ACTIONS else name
+    return name.lower() if name.lower() in CORE_ACTION_TYPES else name
 
 
 def _type_out(name: str) -> str:
-    return name.upper() if name in ACTIONS else name
+    return name.upper() if name in CORE_ACTION_TYPES else name
 
 
 def _params_in(params: Any, index: int) -> Any:
@@ -394,17 +395,20 @@ class AutomationCatalog:
 
 
 def _catalog(plugins: Any) -> AutomationCatalog:
+    """Every action, trigger and condition function the enabled plugins declare, mcgraph's own among them."""
+
+    def by(plugin: str) -> str | None:
+        return None if plugin in BUILTIN_PLUGINS else plugin
+
     actions = [
-        AutomationActionKind(type=_type_out(name), required_params=list(kind.required), optional_params=list(kind.optional), secret_params=list(kind.secrets), plugin=None, description="see docs/automations.md")
-        for name, kind in ACTIONS.items()
-    ]
-    actions += [
-        AutomationActionKind(type=a.type, required_params=list(a.required), optional_params=list(a.optional), secret_params=list(a.secret_params), plugin=a.plugin, description=a.description)
+        AutomationActionKind(
+            type=_type_out(a.type), required_params=list(a.required), optional_params=list(a.optional),
+            secret_params=list(a.secret_params), plugin=by(a.plugin), description=a.description,
+        )
         for a in plugins.actions.values()
     ]
-    triggers = [AutomationTriggerKind(event_type=t, plugin=None, description="") for t in automations.CORE_EVENT_TYPES]
-    triggers += [AutomationTriggerKind(event_type=t.event_type, plugin=t.plugin, description=t.description) for t in plugins.triggers.values()]
-    functions = [AutomationFunction(name=c.name, plugin=c.plugin, description=c.description) for c in plugins.conditions.values()]
+    triggers = [AutomationTriggerKind(event_type=t.event_type, plugin=by(t.plugin), description=t.description) for t in plugins.triggers.values()]
+    functions = [AutomationFunction(name=c.name, plugin=by(c.plugin), description=c.description) for c in plugins.conditions.values()]
     return AutomationCatalog(actions=actions, triggers=triggers, functions=functions)
 
 

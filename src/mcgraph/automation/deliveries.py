@@ -1,7 +1,8 @@
 """The ``send_webhook`` action: a signed POST, each attempt logged under one delivery id.
 
-The domain declares the action (its params, checks and description); sending is I/O, so
-it lives here and is installed into the action table when the automations load. The
+The domain defines the action (its params, checks and description); sending is I/O, so
+it lives here, and the built-in automation plugin (:mod:`mcgraph.automation.builtins`)
+declares the action with this sender. The
 POST is the action's outside part: the engine sends it with no transaction open, then
 logs the attempt in the action's transaction.
 """
@@ -19,7 +20,7 @@ from sqlalchemy import func, select
 from mcgraph.automation import webhooks
 from mcgraph.automation.webhooks import WebhookRequest
 from mcgraph.db.models import WebhookDelivery
-from mcgraph.domain.automation_actions import ACTIONS, ActionFailed, Completion, Names
+from mcgraph.domain.automation_actions import CORE_ACTIONS, ActionFailed, ActionType, Completion, Names
 from mcgraph.domain.unit import Unit
 from mcgraph.settings import Settings
 
@@ -73,4 +74,4 @@ async def _send_webhook(unit: Unit, params: Mapping[str, Any], names: Names, key
     return await (await _send(params, names, key, unit.settings, unit.now))(unit)
 
 
-ACTIONS["send_webhook"] = dataclasses.replace(ACTIONS["send_webhook"], run=_send_webhook, outside=_send)
+SEND_WEBHOOK: ActionType = dataclasses.replace(CORE_ACTIONS["send_webhook"], run=_send_webhook, outside=_send)

@@ -32,7 +32,6 @@ from typing import Any
 from sqlalchemy import select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
-from mcgraph.automation import deliveries  # noqa: F401 - installs the webhook sender
 from mcgraph.db import versions
 from mcgraph.db.models import AutomationRule, AutomationRun, AutomationRunState, Event
 from mcgraph.domain import expressions, secrets

@@ -30,7 +30,7 @@ write lock) waits on a remote server; the transaction then records what it did.
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -151,11 +151,14 @@ async def _override_health(unit: Unit, params: Mapping[str, Any], names: Names, 
 
 
 async def _send_webhook(unit: Unit, params: Mapping[str, Any], names: Names, key: str) -> dict[str, Any]:
-    # Sending is I/O outside the domain: mcgraph.automation.deliveries puts the sender here.
+    # Sending is I/O outside the domain: mcgraph.automation.deliveries gives the sender.
     raise ActionFailed("Webhooks are sent by the automation workers only.")
 
 
-ACTIONS: dict[str, ActionType] = {
+# How mcgraph's own actions are checked, described and run. They are offered to rules
+# only as the built-in ``automation`` plugin declares them (mcgraph.automation.builtins),
+# through ``mcgraph_automation_actions`` like any plugin's.
+CORE_ACTIONS: Mapping[str, ActionType] = {
     "set_task_state": ActionType(
         ("state",), ("taskId",), (), _set_task_state, lambda p, n: f"move task {p.get('taskId') or (n.get('task') or {}).get('id')} to {p['state']!r}"
     ),
@@ -183,6 +186,44 @@ ACTIONS: dict[str, ActionType] = {
 }
 
 
+# mcgraph's own action types: spelled upper case in the API (ADD_COMMENT), as declared inside
+CORE_ACTION_TYPES = frozenset(CORE_ACTIONS)
+
+
+@dataclass(frozen=True, slots=True)
+class CoreAction(AutomationAction):
+    """One of mcgraph's own actions, as the built-in plugin declares it.
+
+    ``kind`` is how mcgraph runs it: on the unit itself, its templates filled by the
+    action, with an outside part when it has one.
+    """
+
+    kind: ActionType | None = field(default=None, compare=False)
+
+
+def core_action(action_type: str, kind: ActionType, description: str) -> CoreAction:
+    """Declare ``kind`` as an :class:`AutomationAction` named ``action_type``."""
+
+    async def run(call: ActionCall) -> dict[str, Any]:
+        return await kind.run(call.unit._unit, call.params, call.names, call.key)
+
+    return CoreAction(
+        type=action_type,
+        description=description,
+        run=run,
+        required=kind.required,
+        optional=kind.optional,
+        templates=kind.templates,
+        describe=kind.describe,
+        secret_params=kind.secrets,
+        kind=kind,
+    )
+
+
+def _kind_of(action: AutomationAction) -> ActionType:
+    return action.kind if isinstance(action, CoreAction) and action.kind is not None else plugin_action(action)
+
+
 def plugin_action(action: AutomationAction) -> ActionType:
     """A plugin's action, run like the built-in ones: templates filled, failures mapped."""
 
@@ -207,8 +248,8 @@ def plugin_action(action: AutomationAction) -> ActionType:
 
 
 def action_types(plugins: Plugins) -> dict[str, ActionType]:
-    """Every action rules may use: mcgraph's and the enabled plugins'."""
-    return {**ACTIONS, **{name: plugin_action(action) for name, action in plugins.actions.items()}}
+    """Every action rules may use: those the enabled plugins (mcgraph's own among them) declare."""
+    return {name: _kind_of(action) for name, action in plugins.actions.items()}
 
 
 def check_actions(actions: Sequence[Mapping[str, Any]], problems: Problems, plugins: Plugins) -> None:
@@ -266,12 +307,10 @@ def _check_values(kind: str, params: Mapping[str, Any], where: list[str], proble
 
 
 def _kind(plugins: Plugins, name: str) -> ActionType:
-    if name in ACTIONS:
-        return ACTIONS[name]
     declared = plugins.actions.get(name)
     if declared is None:
         raise ActionFailed(f"The action {name!r} is not installed; enable the plugin that declares it.")
-    return plugin_action(declared)
+    return _kind_of(declared)
 
 
 def describe(action: Mapping[str, Any], names: Names, plugins: Plugins) -> str:
@@ -297,8 +336,6 @@ async def perform(unit: Unit, action: Mapping[str, Any], names: Names, key: str)
 
 def secret_params(plugins: Plugins, action_type: str) -> tuple[str, ...]:
     """The params of ``action_type`` that are secrets (none for an unknown type)."""
-    if action_type in ACTIONS:
-        return ACTIONS[action_type].secrets
     declared = plugins.actions.get(action_type)
     return tuple(declared.secret_params) if declared is not None else ()
 

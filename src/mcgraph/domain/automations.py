@@ -423,12 +423,16 @@ async def names_for(session: Any, event: Event, rule: AutomationRule | None = No
 
 
 def functions_of(plugins: Plugins) -> Mapping[str, Any] | None:
-    """The functions conditions may call: mcgraph's and the enabled plugins' (None: mcgraph's only)."""
-    if not plugins.conditions:
+    """The functions conditions may call: the expression language's and the enabled plugins'
+    (None: the language's only). The language's own, which the built-in plugin declares,
+    keep their arity and cost bounds."""
+    added = {
+        name: c for name, c in plugins.conditions.items()
+        if name not in expressions.FUNCTIONS or expressions.FUNCTIONS[name].call is not c.function
+    }
+    if not added:
         return None
-    return expressions.with_functions(
-        {name: c.function for name, c in plugins.conditions.items()}, {name: f"{name}(...): {c.description}" for name, c in plugins.conditions.items()}
-    )
+    return expressions.with_functions({name: c.function for name, c in added.items()}, {name: f"{name}(...): {c.description}" for name, c in added.items()})
 
 
 def holds(conditions: Sequence[Mapping[str, Any]], condition: str, names: Mapping[str, Any], plugins: Plugins | None = None) -> bool:

@@ -11,7 +11,8 @@ else is (reactions are idempotent: delivery is at least once already).
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+import inspect
+from collections.abc import Sequence
 from itertools import groupby
 from typing import TYPE_CHECKING, Any
 
@@ -29,13 +30,10 @@ if TYPE_CHECKING:
 
 log = get_logger("mcgraph.observers")
 
-Observers = Sequence[tuple[str, Callable[..., Any]]]  # (plugin name, its mcgraph_event)
-
 
 async def notify(runtime: Runtime, event_ids: Sequence[int]) -> None:
-    """Call every plugin's ``mcgraph_event`` for each event, in order per organisation."""
-    observers = runtime.plugins.observers
-    if not observers or not event_ids:
+    """Call ``mcgraph_event`` for each event, in order per organisation."""
+    if not runtime.plugins.observers or not event_ids:
         return
     async with runtime.database.session() as session:
         rows = list(await session.scalars(select(Event).where(Event.id.in_(list(event_ids))).order_by(Event.id)))
@@ -46,29 +44,41 @@ async def notify(runtime: Runtime, event_ids: Sequence[int]) -> None:
         batch = list(group)
         try:
             try:
-                await _react(runtime, organization_id, batch, observers)
+                await _react(runtime, organization_id, batch)
             except Exception:  # noqa: BLE001 - undone; run again, each reaction on its own
-                await _react_one_by_one(runtime, organization_id, batch, observers)
+                await _react_one_by_one(runtime, organization_id, batch)
         except Exception:
             log.exception("plugins' reactions to events could not be saved", organization_id=organization_id)
 
 
-async def _react(runtime: Runtime, organization_id: int, events: list[EventInfo], observers: Observers) -> None:
+async def _answered(answers: list[Any]) -> None:
+    """Await the reactions that are coroutines, in the order the hook answered them."""
+    pending = iter(answers)
+    try:
+        for answer in pending:
+            await maybe_await(answer)
+    finally:
+        for answer in pending:  # after a failure: never awaited, so closed
+            if inspect.iscoroutine(answer):
+                answer.close()
+
+
+async def _react(runtime: Runtime, organization_id: int, events: list[EventInfo]) -> None:
     """Every reaction in one transaction, begun by the first that needs the database."""
+    hook = runtime.plugins.pm.hook.mcgraph_event
     async with runtime.system_unit(organization_id, lazy=True) as unit:
         for event in events:
-            for _plugin, observe in observers:
-                await maybe_await(observe(event=event, unit=PluginUnit(unit)))
+            await _answered(hook(event=event, unit=PluginUnit(unit)))
 
 
-async def _react_one_by_one(runtime: Runtime, organization_id: int, events: list[EventInfo], observers: Observers) -> None:
-    """Each reaction in a savepoint: one that raises is logged and undone alone."""
+async def _react_one_by_one(runtime: Runtime, organization_id: int, events: list[EventInfo]) -> None:
+    """Each plugin's reaction in a savepoint: one that raises is logged and undone alone."""
     async with runtime.system_unit(organization_id) as unit:
         for event in events:
-            for plugin, observe in observers:
+            for plugin, hook in runtime.plugins.observers:
                 try:
                     async with unit.session.begin_nested():
-                        await maybe_await(observe(event=event, unit=PluginUnit(unit)))
+                        await _answered(hook(event=event, unit=PluginUnit(unit)))
                         await unit.session.flush()
                 except Exception:
                     log.exception("a plugin's reaction to an event failed", plugin=plugin, event_id=event.id, event_type=event.type)

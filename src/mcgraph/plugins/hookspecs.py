@@ -10,7 +10,16 @@ the ``mcgraph`` entry-point group::
     kanban = "mcgraph_kanban.plugin"
 
 A hook may be a plain function or ``async def``; mcgraph awaits what needs awaiting.
-Return ``None`` (or nothing) from any hook to say "not my concern".
+Return ``None`` (or nothing) from any hook to say "not my concern". An implementation
+takes only the arguments it needs, by name (``def mcgraph_event(event): ...``).
+
+mcgraph calls every hook through pluggy, so pluggy's rules hold: implementations run
+``tryfirst`` first, ``trylast`` last, otherwise the last registered first; a
+``wrapper=True`` implementation runs around the others and sees (and may replace)
+their result. Hooks whose answers are told apart by plugin (declarations, checks,
+reactions) are called once per plugin, each call wrapped by every wrapper, so that a
+clash or a refusal names its plugin and a plugin that raises affects no other.
+An async implementation's answer is a coroutine when a wrapper sees it.
 """
 
 from __future__ import annotations
@@ -98,7 +107,7 @@ def mcgraph_check_task_transition(
 # -- Health ----------------------------------------------------------------------------
 
 
-@hookspec
+@hookspec(firstresult=True)
 def mcgraph_project_health(
     project: ProjectInfo, facts: ProjectFacts, default: HealthReport, context: HealthContext
 ) -> HealthReport | Awaitable[HealthReport | None] | None:
@@ -116,8 +125,9 @@ def mcgraph_project_health(
     Return a :class:`~mcgraph.plugins.HealthReport` to replace the default (include
     ``default.reasons`` to add to the default rules rather than replace them), or
     ``None`` to keep the default. Only the plugin that declared the project's
-    methodology is asked, so the answer never depends on which plugins are installed.
-    A hook that raises keeps the default report (the error is logged).
+    methodology is asked, so the answer never depends on which plugins are installed;
+    it stops at the first non-None result (a ``wrapper`` may change it). A hook that
+    raises keeps the default report (the error is logged).
     """
 
 

@@ -8,8 +8,9 @@ both.
 
 from __future__ import annotations
 
+import importlib
 import inspect
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from importlib.metadata import entry_points
 from pathlib import Path
 from typing import Any, TypeVar
@@ -18,7 +19,7 @@ import pluggy
 import pydantic
 
 from mcgraph.logs import get_logger
-from mcgraph.plugins import default, hookspecs
+from mcgraph.plugins import hookspecs
 from mcgraph.plugins.types import (
     AutomationAction,
     AutomationTrigger,
@@ -33,7 +34,12 @@ from mcgraph.plugins.types import (
 T = TypeVar("T")
 
 ENTRY_POINT_GROUP = "mcgraph"
-BUILTIN_PLUGINS: dict[str, object] = {"default": default}
+# mcgraph's own plugins, by module name (imported when a manager is made, as entry points
+# are): registered like any installed plugin, through the same hooks.
+BUILTIN_PLUGINS: dict[str, str] = {
+    "default": "mcgraph.plugins.default",
+    "automation": "mcgraph.automation.builtins",
+}
 
 log = get_logger("mcgraph.plugins")
 
@@ -43,16 +49,24 @@ class PluginError(RuntimeError):
 
 
 def create_plugin_manager(
-    *, allow: Iterable[str] | None = None, block: Iterable[str] = (), extra: dict[str, object] | None = None
+    *,
+    allow: Iterable[str] | None = None,
+    block: Iterable[str] = (),
+    extra: dict[str, object] | None = None,
+    trace: bool = False,
 ) -> pluggy.PluginManager:
     """A manager with the built-ins, the installed entry points and ``extra`` plugins.
 
     ``allow`` (when given) names the only plugins to load; ``block`` names plugins never
     to load. ``extra`` registers plugin objects by name, as tests and embedders do.
-    The default methodology's plugin is always loaded.
+    The built-in plugins are always loaded unless blocked. ``trace`` logs every hook
+    call, its arguments and its result (``MCGRAPH_TRACE_PLUGINS``).
     """
     pm = pluggy.PluginManager(ENTRY_POINT_GROUP)
     pm.add_hookspecs(hookspecs)
+    if trace:
+        pm.trace.root.setwriter(lambda message: log.info("plugin hook", trace=message.rstrip()))
+        pm.enable_tracing()
     allowed = set(allow) if allow is not None else None
     for name in block:
         pm.set_blocked(name)
@@ -60,7 +74,8 @@ def create_plugin_manager(
     def wanted(name: str) -> bool:
         return not pm.is_blocked(name) and (allowed is None or name in allowed or name in BUILTIN_PLUGINS)
 
-    for name, plugin in {**BUILTIN_PLUGINS, **(extra or {})}.items():
+    builtins = {name: importlib.import_module(module) for name, module in BUILTIN_PLUGINS.items() if wanted(name)}
+    for name, plugin in {**builtins, **(extra or {})}.items():
         if wanted(name):
             pm.register(plugin, name=name)
     for ep in entry_points(group=ENTRY_POINT_GROUP):
@@ -74,16 +89,32 @@ def create_plugin_manager(
     return pm
 
 
+def each_plugin(pm: pluggy.PluginManager, hook: str) -> list[tuple[str, pluggy.HookCaller]]:
+    """``pm.hook.<hook>`` narrowed to one plugin at a time, for every plugin implementing it.
+
+    In the order pluggy calls them (``tryfirst`` first, ``trylast`` last, otherwise the
+    last registered first). Each caller keeps every plugin's ``wrapper``/``hookwrapper``
+    implementation of the hook, so wrappers wrap each plugin's answer; tracing and
+    hook-call monitoring see every call. For answers that must be told apart by plugin
+    (a clash names both plugins; a refusal names its plugin) and for isolating a plugin
+    that raises.
+    """
+    impls = [impl for impl in reversed(getattr(pm.hook, hook).get_hookimpls()) if not (impl.wrapper or impl.hookwrapper)]
+    return [
+        (impl.plugin_name, pm.subset_hook_caller(hook, [other.plugin for other in impls if other is not impl]))
+        for impl in impls
+    ]
+
+
 def migration_folders(extra: dict[str, object] | None = None) -> list[Path]:
     """The Alembic folders of every installed plugin, enabled or not (see ``mcgraph_migrations``)."""
     pm = create_plugin_manager(extra=extra)
     folders = []
-    for impl in pm.hook.mcgraph_migrations.get_hookimpls():
-        folder = impl.function()
-        if folder is not None:
+    for plugin, hook in each_plugin(pm, "mcgraph_migrations"):
+        for folder in hook():
             path = Path(folder)
             if not path.is_dir():
-                raise PluginError(f"plugin {impl.plugin_name!r} names migrations in {path}, which is not a folder")
+                raise PluginError(f"plugin {plugin!r} names migrations in {path}, which is not a folder")
             folders.append(path)
     return folders
 
@@ -109,36 +140,48 @@ class Plugins:
             _check_secret_params(action)
         self.triggers: dict[str, AutomationTrigger] = self._collect("mcgraph_automation_triggers", "event_type", "trigger")
         self.conditions: dict[str, ConditionFunction] = self._collect("mcgraph_automation_conditions", "name", "condition function")
+        # in registration order, like the declarations (see _declared)
         self.graphql: list[tuple[str, GraphQLContribution]] = [
-            (impl.plugin_name, contribution)
-            for impl in self.pm.hook.mcgraph_graphql.get_hookimpls()
-            if (contribution := impl.function()) is not None
+            (plugin, contribution) for plugin, hook in reversed(each_plugin(pm, "mcgraph_graphql")) for contribution in hook()
         ]
-        self.observers = [(impl.plugin_name, impl.function) for impl in self.pm.hook.mcgraph_event.get_hookimpls()]
+        # one caller per observing plugin, to run each reaction on its own when one fails
+        self.observers: list[tuple[str, pluggy.HookCaller]] = each_plugin(pm, "mcgraph_event")
+        # the hooks called on every change, narrowed per plugin once
+        self._per_plugin = {
+            hook: each_plugin(pm, hook) for hook in ("mcgraph_check_stage_move", "mcgraph_check_task_transition", "mcgraph_project_health")
+        }
+
+    def _declared(self, hook: str) -> Iterator[tuple[str, Any]]:
+        """(plugin, item) for every item of a declaration hook, each plugin asked through pluggy.
+
+        Listed in registration order (mcgraph's own first), the reverse of pluggy's calling
+        order, so that the schema and the catalogs read the same whatever the markers.
+        """
+        for plugin, caller in reversed(each_plugin(self.pm, hook)):
+            for answer in caller():
+                for item in answer or ():
+                    yield plugin, item
 
     def _collect(self, hook: str, key: str, what: str) -> dict[str, Any]:
         found: dict[str, Any] = {}
-        for impl in getattr(self.pm.hook, hook).get_hookimpls():
-            for item in impl.function() or ():
-                name = getattr(item, key)
-                if name in found:
-                    raise PluginError(f"{what} {name!r} is declared by both {found[name].plugin!r} and {impl.plugin_name!r}")
-                object.__setattr__(item, "plugin", impl.plugin_name)
-                found[name] = item
+        for plugin, item in self._declared(hook):
+            name = getattr(item, key)
+            if name in found:
+                raise PluginError(f"{what} {name!r} is declared by both {found[name].plugin!r} and {plugin!r}")
+            object.__setattr__(item, "plugin", plugin)
+            found[name] = item
         return found
 
     def _build_settings(self) -> dict[type, Any]:
         built: dict[type, Any] = {}
-        for impl in self.pm.hook.mcgraph_settings.get_hookimpls():
-            cls = impl.function()
-            if cls is None:
-                continue
-            try:
-                built[cls] = cls()
-            except pydantic.ValidationError as error:
-                problem = error.errors()[0]
-                where = ".".join(str(part) for part in problem["loc"])
-                raise PluginError(f"plugin {impl.plugin_name!r}: setting {where}: {problem['msg']}") from None
+        for plugin, caller in each_plugin(self.pm, "mcgraph_settings"):
+            for cls in caller():
+                try:
+                    built[cls] = cls()
+                except pydantic.ValidationError as error:
+                    problem = error.errors()[0]
+                    where = ".".join(str(part) for part in problem["loc"])
+                    raise PluginError(f"plugin {plugin!r}: setting {where}: {problem['msg']}") from None
         return built
 
     def settings_of(self, cls: type[T]) -> T:
@@ -150,16 +193,14 @@ class Plugins:
 
     def _collect_methodologies(self) -> dict[str, Methodology]:
         found: dict[str, Methodology] = {}
-        for impl in self.pm.hook.mcgraph_methodologies.get_hookimpls():
-            for methodology in impl.function() or ():
-                if methodology.key in found:
-                    raise PluginError(
-                        f"methodology {methodology.key!r} is declared by both "
-                        f"{found[methodology.key].plugin!r} and {impl.plugin_name!r}"
-                    )
-                _check_methodology(methodology, impl.plugin_name)
-                object.__setattr__(methodology, "plugin", impl.plugin_name)
-                found[methodology.key] = methodology
+        for plugin, methodology in self._declared("mcgraph_methodologies"):
+            if methodology.key in found:
+                raise PluginError(
+                    f"methodology {methodology.key!r} is declared by both {found[methodology.key].plugin!r} and {plugin!r}"
+                )
+            _check_methodology(methodology, plugin)
+            object.__setattr__(methodology, "plugin", plugin)
+            found[methodology.key] = methodology
         return found
 
     def methodology(self, key: str) -> Methodology | None:
@@ -170,41 +211,37 @@ class Plugins:
         return [name for name, plugin in self.pm.list_name_plugin() if plugin is not None]
 
     async def check_stage_move(self, move: StageMove) -> list[Refusal]:
-        return await self._refusals(self.pm.hook.mcgraph_check_stage_move, move=move)
+        return await self._refusals("mcgraph_check_stage_move", move=move)
 
     async def check_task_transition(self, transition: TaskTransition) -> list[Refusal]:
-        return await self._refusals(self.pm.hook.mcgraph_check_task_transition, transition=transition)
+        return await self._refusals("mcgraph_check_task_transition", transition=transition)
 
     async def project_health(self, methodology: Methodology, **kwargs: Any) -> Any:
         """The health report of the plugin that declared ``methodology``, or None."""
-        for impl in self.pm.hook.mcgraph_project_health.get_hookimpls():
-            if impl.plugin_name == methodology.plugin:
+        for plugin, caller in self._per_plugin["mcgraph_project_health"]:
+            if plugin == methodology.plugin:
                 try:
-                    return await call(impl, **kwargs)
+                    return await maybe_await(caller(**kwargs))
                 except Exception:
-                    log.exception("plugin health hook failed; the default rules apply", plugin=impl.plugin_name)
+                    log.exception("plugin health hook failed; the default rules apply", plugin=plugin)
         return None
 
-    async def _refusals(self, hook: pluggy.HookCaller, **kwargs: Any) -> list[Refusal]:
+    async def _refusals(self, hook: str, **kwargs: Any) -> list[Refusal]:
         refusals: list[Refusal] = []
-        for impl in hook.get_hookimpls():
+        for plugin, caller in self._per_plugin[hook]:
             try:
-                reasons = await call(impl, **kwargs)
+                answers = [await maybe_await(answer) for answer in caller(**kwargs)]
             except Exception:
-                log.exception("plugin check failed", plugin=impl.plugin_name, hook=hook.name)
-                refusals.append(Refusal(impl.plugin_name, "the plugin's check failed; see the server log"))
+                log.exception("plugin check failed", plugin=plugin, hook=hook)
+                refusals.append(Refusal(plugin, "the plugin's check failed; see the server log"))
                 continue
-            refusals.extend(Refusal(impl.plugin_name, str(reason)) for reason in reasons or ())
+            refusals.extend(Refusal(plugin, str(reason)) for reasons in answers for reason in reasons or ())
         return refusals
 
 
 async def maybe_await(value: Any) -> Any:
+    """``value``, awaited when it is awaitable: hooks may answer either way."""
     return await value if inspect.isawaitable(value) else value
-
-
-async def call(impl: pluggy.HookImpl, **kwargs: Any) -> Any:
-    """Call one plugin's implementation with the arguments it asks for; await it if async."""
-    return await maybe_await(impl.function(**{name: kwargs[name] for name in impl.argnames}))
 
 
 def _check_methodology(methodology: Methodology, plugin: str) -> None:
