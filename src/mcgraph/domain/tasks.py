@@ -191,7 +191,7 @@ async def create_planned_tasks(
     return created
 
 
-async def _let_others_run(index: int, every: int = 100) -> None:
+async def _let_others_run(index: int, every: int = 25) -> None:
     """Hand the event loop to other requests (and ``/healthz``) every ``every`` items of a long loop."""
     if index and index % every == 0:
         await asyncio.sleep(0)
