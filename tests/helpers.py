@@ -106,7 +106,7 @@ async def warm_up(gql: Any, *tokens: str) -> None:
 async def node_ids(database: Database, organization_id: int, per_type: int = 1) -> dict[str, list[str]]:
     """Global ids of up to ``per_type`` objects of each node type in one organisation (its members too)."""
     from mcgraph.api.dataloaders import NODE_KEYS
-    from mcgraph.api.relay import MODEL_OF_TYPE, encode_id
+    from mcgraph.api.ids import MODEL_OF_TYPE, encode_id
     from mcgraph.db.base import OrgScoped
     from mcgraph.db.models import Membership, User
 

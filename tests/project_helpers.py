@@ -6,7 +6,7 @@ from typing import Any
 
 from sqlalchemy import select
 
-from mcgraph.api.relay import decode_id
+from mcgraph.api.ids import decode_id
 from mcgraph.db import Database
 from mcgraph.db import models as m
 from tests.helpers import data_columns

@@ -277,7 +277,7 @@ async def test_a_dry_run_says_what_would_happen(agql, acme, database):
     await create_task(agql, manager, web["id"], "Build")
     async with database.session() as session:
         number = await session.scalar(select(m.Event.org_seq).where(m.Event.type == "task.created"))
-    from mcgraph.api.relay import encode_id
+    from mcgraph.api.ids import encode_id
 
     query = "query($r: ID!, $e: ID!) { dryRunAutomationRule(ruleId: $r, eventId: $e) { matches reasons actions } }"
     # an Event's global id holds its number in the organisation's log

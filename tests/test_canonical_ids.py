@@ -8,7 +8,7 @@ import base64
 import binascii
 import json
 
-from mcgraph.api.relay import decode_id, encode_id
+from mcgraph.api.ids import decode_id, encode_id
 from mcgraph.db.models import Role
 from mcgraph.db.pagination import encode_cursor
 from tests.helpers import error_codes, members, mutate, succeed, user_error_codes

@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 
-from mcgraph.api.relay import decode_id
+from mcgraph.api.ids import decode_id
 from mcgraph.db import models as m
 from mcgraph.db.models import Role
 from mcgraph.domain.comments import mention_tokens

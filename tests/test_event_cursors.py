@@ -12,7 +12,7 @@ import json
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import create_async_engine
 
-from mcgraph.api.relay import encode_id
+from mcgraph.api.ids import encode_id
 from mcgraph.db.migrate import upgrade
 from mcgraph.db.models import Role
 from tests.live import Http, open_socket

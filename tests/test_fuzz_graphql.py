@@ -29,7 +29,7 @@ from schemathesis.graphql import nodes
 from schemathesis.specs.graphql.scalars import CUSTOM_SCALARS
 from sqlalchemy import select
 
-from mcgraph.api.relay import MODEL_OF_TYPE, encode_id
+from mcgraph.api.ids import MODEL_OF_TYPE, encode_id
 from mcgraph.automation import webhooks
 from mcgraph.db.models import Organization, Role
 from mcgraph.demo import DEMO_ORG, seed

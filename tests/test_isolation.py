@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from mcgraph.api.relay import decode_id, encode_id
+from mcgraph.api.ids import decode_id, encode_id
 from mcgraph.db.models import Role
 from tests.helpers import (
     ORG_TOKENS,

@@ -22,7 +22,7 @@ from graphql import (
 )
 from sqlalchemy import select
 
-from mcgraph.api.relay import encode_id
+from mcgraph.api.ids import encode_id
 from mcgraph.api.schema import build_schema
 from mcgraph.db.models import Membership, Role, User
 from mcgraph.demo import seed

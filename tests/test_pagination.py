@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 from sqlalchemy import update
 
-from mcgraph.api.relay import encode_id
+from mcgraph.api.ids import encode_id
 from mcgraph.db.models import Membership, Role
 from tests.helpers import MY_TOKENS, error_codes, members, succeed
 

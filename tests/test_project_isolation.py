@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from mcgraph.api.relay import encode_id
+from mcgraph.api.ids import encode_id
 from mcgraph.db import models as m
 from mcgraph.db.models import Role
 from tests.project_helpers import create_project, create_task, mutate, pk, rows_of, succeed, viewer_id

@@ -27,7 +27,7 @@ from typing import Any
 
 import pytest
 
-from mcgraph.api.relay import encode_id
+from mcgraph.api.ids import encode_id
 from mcgraph.db import models as m
 from mcgraph.db.models import Role
 from tests.project_helpers import create_project, create_task, pk, project_by_key, succeed, viewer_id

@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from mcgraph.api.relay import encode_id
+from mcgraph.api.ids import encode_id
 from mcgraph.db.models import Role
 from mcgraph.domain import tenancy
 from mcgraph.domain.permissions import MATRIX, Action

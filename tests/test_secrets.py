@@ -48,7 +48,7 @@ async def _update(gql: Any, token: str, rule_id: str, name: str, actions: list[d
 
 
 async def _stored_actions(database: Any, rule_gid: str) -> list[dict[str, Any]]:
-    from mcgraph.api.relay import pk_of
+    from mcgraph.api.ids import pk_of
 
     async with database.session() as session:
         return (await session.get(m.AutomationRule, pk_of(rule_gid, "AutomationRule"))).actions
@@ -109,7 +109,7 @@ async def test_a_secret_is_stored_encrypted_and_the_webhook_signs_with_it_after_
 async def test_a_secret_saved_before_the_whsec_form_keeps_signing_and_a_new_one_must_have_it(agql, auto_app, acme, receiver, clock, database):  # noqa: F811
     from standardwebhooks import Webhook, WebhookVerificationError
 
-    from mcgraph.api.relay import pk_of
+    from mcgraph.api.ids import pk_of
 
     clock.set(datetime.now(UTC))  # the receiver checks the delivery's timestamp against its own clock
     url, received = receiver
@@ -309,7 +309,7 @@ async def test_the_migration_masks_secrets_in_old_events_and_encrypts_those_kept
 async def test_a_secret_encrypted_with_an_unknown_key_fails_the_run_with_a_clear_error(agql, auto_app, acme, database):  # noqa: F811
     manager = acme[Role.MANAGER]
     rule = await create_rule(agql, manager, name="CI", actions=_webhook("https://h.example.com", OLD))
-    from mcgraph.api.relay import pk_of
+    from mcgraph.api.ids import pk_of
 
     async with database.transaction() as session:
         row = await session.get(m.AutomationRule, pk_of(rule["id"], "AutomationRule"))

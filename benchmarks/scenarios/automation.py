@@ -29,7 +29,7 @@ from benchmarks.dataset import asyncpg_url, token
 from benchmarks.measure import Figures, Outcome, interleave, median, percentile, ratio
 from benchmarks.servers import mcgraph as mcgraph_server
 from benchmarks.servers import noop_worker, post, worker
-from mcgraph.api.relay import pk_of
+from mcgraph.api.ids import pk_of
 
 ORGANIZATION = 5
 THREADS = 2

@@ -21,7 +21,7 @@ from benchmarks.dataset import asyncpg_url, database_name, token
 from benchmarks.load import COUNTER
 from benchmarks.measure import Outcome, interleave, ratio
 from benchmarks.servers import post
-from mcgraph.api.relay import encode_id
+from mcgraph.api.ids import encode_id
 
 ORGANIZATIONS = {"mcgraph": 2, "postgraphile": 3, "pgbench": 4}
 # mcgraph takes most of a second per create under load: 4 connections (for every target

@@ -27,7 +27,7 @@ from benchmarks.context import Context, keep_as_generated, rss_mb
 from benchmarks.dataset import asyncpg_url, token
 from benchmarks.measure import QUICK, Figures, Outcome, interleave, median, percentile, ratio
 from benchmarks.servers import HERE, ws_baseline
-from mcgraph.api.relay import encode_id
+from mcgraph.api.ids import encode_id
 
 ORGANIZATION = 6
 QUICK_COUNTS = (1000,)

@@ -21,7 +21,7 @@ from mcgraph.automation.sweeps import background_jobs
 from mcgraph.dashboard import dashboard
 from mcgraph.db.migrate import check_current
 from mcgraph.domain.clock import Clock
-from mcgraph.health import readiness
+from mcgraph.readiness import readiness
 from mcgraph.logs import get_logger
 from mcgraph.metrics import CONTENT_TYPE, read_state
 from mcgraph.middleware import RequestIdMiddleware

@@ -19,7 +19,7 @@ from strawberry.scalars import JSON
 from mcgraph.api.fields import Payload, mutation, query
 from mcgraph.api.processes.types import Process
 from mcgraph.api.projects.collab_types import Event
-from mcgraph.api.relay import Connection, Node, encode_id, node_type, pk_of, window
+from mcgraph.api.ids import Connection, Node, encode_id, node_type, pk_of, window
 from mcgraph.api.tenancy.types import User
 from mcgraph.db import models as m
 from mcgraph.db.models import AutomationRunState, TriggerKind

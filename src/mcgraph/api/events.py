@@ -13,7 +13,7 @@ from sqlalchemy import func, select
 
 from mcgraph.api.fields import query
 from mcgraph.api.projects.collab_types import Event
-from mcgraph.api.relay import Connection, decode_id, window
+from mcgraph.api.ids import Connection, decode_id, window
 from mcgraph.db.base import parse_id
 from mcgraph.db.pagination import Page
 from mcgraph.domain.errors import BadInput

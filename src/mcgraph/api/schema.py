@@ -27,13 +27,13 @@ from mcgraph.api.plugin_fields import plugin_fields, plugin_roots
 from mcgraph.api.processes import types as process_types
 from mcgraph.api.processes.mutations import ProcessesMutation
 from mcgraph.api.processes.queries import ProcessesQuery
-from mcgraph.api.relay import Node
+from mcgraph.api.ids import Node
 from mcgraph.api.text import InputValuesExtension
 from mcgraph.api.subscriptions import Subscription
 from mcgraph.api.projects import collab_types
 from mcgraph.api.projects import types as project_types
 from mcgraph.api.projects.collab import CollabMutation
-from mcgraph.api.projects.dashboard import DashboardQuery
+from mcgraph.api.projects.portfolio import DashboardQuery
 from mcgraph.api.projects.mutations import ProjectsMutation
 from mcgraph.api.projects.queries import ProjectsQuery
 from mcgraph.api.tenancy import types as tenancy_types

@@ -24,7 +24,7 @@ from mcgraph.api.fields import subscription
 from mcgraph.api.processes.types import Process, ProcessRun
 from mcgraph.api.projects.collab_types import Event
 from mcgraph.api.projects.types import Project, Task
-from mcgraph.api.relay import pk_of
+from mcgraph.api.ids import pk_of
 from mcgraph.db import models as m
 from mcgraph.domain.errors import NotFound, SlowSubscriber
 from mcgraph.domain.history import event_log

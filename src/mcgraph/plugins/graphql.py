@@ -37,7 +37,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from mcgraph.api.fields import Payload, mutation, subscription
 from mcgraph.api.fields import query as field
 from mcgraph.api.projects.types import Milestone, Project, Task, assessment_loader
-from mcgraph.api.relay import MODEL_OF_TYPE, Connection, Node, encode_id, node_type, pk_of
+from mcgraph.api.ids import MODEL_OF_TYPE, Connection, Node, encode_id, node_type, pk_of
 from mcgraph.api.tenancy.types import User
 from mcgraph.domain import snapshots
 from mcgraph.domain.errors import BadInput

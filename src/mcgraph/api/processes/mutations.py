@@ -13,7 +13,7 @@ from mcgraph.api.processes.types import Process, ProcessRun, ProcessStep, Proces
 from mcgraph.api.projects.collab_types import event_global_id
 from mcgraph.api.projects.types import Project
 from mcgraph.api.projects.mutations import provided
-from mcgraph.api.relay import pk_of
+from mcgraph.api.ids import pk_of
 from mcgraph.db.models import Assignment, RejectAction, Role
 from mcgraph.domain import conversions, processes, runs
 from mcgraph.domain.errors import UserError, UserErrorCode

@@ -7,7 +7,7 @@ from sqlalchemy import and_, or_, select
 
 from mcgraph.api.fields import query
 from mcgraph.api.processes.types import Process, ProcessRun, ProcessRunFilter, ProcessRunOrder
-from mcgraph.api.relay import Connection, pk_of, window
+from mcgraph.api.ids import Connection, pk_of, window
 from mcgraph.db import models as m
 from mcgraph.db.models import ProcessStatus, RunState
 from mcgraph.db.pagination import SortKey, paginate

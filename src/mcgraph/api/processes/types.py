@@ -14,7 +14,7 @@ from mcgraph.api.common import OrderDirection
 from mcgraph.api.projects.types import Project, Task
 from mcgraph.api.fields import query
 from mcgraph.api.limits import costs
-from mcgraph.api.relay import Connection, Node, node_type, window
+from mcgraph.api.ids import Connection, Node, node_type, window
 from mcgraph.api.tenancy.types import Team, User
 from mcgraph.domain.permissions import Action
 from mcgraph.db import models as m

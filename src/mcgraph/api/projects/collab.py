@@ -13,7 +13,7 @@ from mcgraph.api.fields import Payload, mutation
 from mcgraph.api.projects.collab_types import Comment, CostEntry, TimeEntry
 from mcgraph.api.projects.mutations import provided
 from mcgraph.api.projects.types import Milestone
-from mcgraph.api.relay import pk_of
+from mcgraph.api.ids import pk_of
 from mcgraph.domain import comments, milestones, projects, time_entries
 from mcgraph.domain.permissions import Action
 

@@ -16,7 +16,7 @@ from sqlalchemy import Select, select
 from sqlalchemy.orm import InstrumentedAttribute
 from strawberry.scalars import JSON
 
-from mcgraph.api.relay import MODEL_OF_TYPE, Connection, Node, encode_id, node_type, window
+from mcgraph.api.ids import MODEL_OF_TYPE, Connection, Node, encode_id, node_type, window
 from mcgraph.api.tenancy.types import User
 from mcgraph.db import models as m
 from mcgraph.db.pagination import SortKey

@@ -12,7 +12,7 @@ from strawberry import UNSET
 
 from mcgraph.api.fields import Payload, mutation
 from mcgraph.api.projects.types import Dependency, Project, ProjectMember, Task
-from mcgraph.api.relay import pk_of
+from mcgraph.api.ids import pk_of
 from mcgraph.db.models import DependencyType, Health, Priority, ProjectStatus
 from mcgraph.domain import projects, tasks
 from mcgraph.domain.permissions import Action

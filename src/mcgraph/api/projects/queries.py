@@ -11,7 +11,7 @@ from mcgraph.api.common import OrderDirection
 from mcgraph.api.fields import query
 from mcgraph.api.projects.methodology import Methodology
 from mcgraph.api.projects.types import Project, ProjectOrderField, Task, TaskFilter, TaskOrder
-from mcgraph.api.relay import Connection, pk_of, window
+from mcgraph.api.ids import Connection, pk_of, window
 from mcgraph.db import models as m
 from mcgraph.db.models import Health, ProjectStatus
 from mcgraph.db.pagination import paginate

@@ -16,7 +16,7 @@ from mcgraph.api.projects.collab_types import Comment, CostEntry, Event, TimeEnt
 from mcgraph.api.projects.methodology import Methodology, Stage, TaskState
 from mcgraph.api.fields import query
 from mcgraph.api.limits import charge_computed, costs
-from mcgraph.api.relay import Connection, Node, node_type, pk_of, window
+from mcgraph.api.ids import Connection, Node, node_type, pk_of, window
 from mcgraph.domain.permissions import Action
 from mcgraph.api.tenancy.types import User
 from mcgraph.db import models as m

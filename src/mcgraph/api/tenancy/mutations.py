@@ -7,7 +7,7 @@ from datetime import datetime
 import strawberry
 
 from mcgraph.api.fields import Payload, mutation
-from mcgraph.api.relay import pk_of
+from mcgraph.api.ids import pk_of
 from mcgraph.api.tenancy.types import ApiToken, Membership, Organization, Team
 from mcgraph.db import models as m
 from mcgraph.domain import tenancy, tokens

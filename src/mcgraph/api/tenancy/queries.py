@@ -5,7 +5,7 @@ from __future__ import annotations
 import strawberry
 
 from mcgraph.api.fields import query
-from mcgraph.api.relay import MODEL_OF_TYPE, Node, decode_id
+from mcgraph.api.ids import MODEL_OF_TYPE, Node, decode_id
 from mcgraph.api.tenancy.types import Viewer
 from mcgraph.domain.errors import BadInput
 from mcgraph.domain.permissions import Action

@@ -10,7 +10,7 @@ from sqlalchemy import or_, select
 
 from mcgraph.api.common import OrderDirection
 from mcgraph.api.fields import query
-from mcgraph.api.relay import Connection, Node, node_type, window
+from mcgraph.api.ids import Connection, Node, node_type, window
 from mcgraph.db import models as m
 from mcgraph.db.pagination import SortKey, paginate
 from mcgraph.domain.permissions import Action

@@ -11,11 +11,11 @@ from mcgraph.api.fields import query
 from mcgraph.api.limits import costs
 from mcgraph.api.processes.types import process_health_loader
 from mcgraph.api.projects.types import Project, Task, assessment_loader
-from mcgraph.api.relay import pk_of
+from mcgraph.api.ids import pk_of
 from mcgraph.api.tenancy.types import User
 from mcgraph.db import models as m
 from mcgraph.db.models import Health, ProjectStatus
-from mcgraph.domain import dashboard
+from mcgraph.domain import portfolio
 from mcgraph.domain.permissions import Action
 
 if TYPE_CHECKING:
@@ -89,10 +89,10 @@ class DashboardQuery:
         end: date | None = None,
     ) -> Workload:
         today = info.context.today
-        first, last = dashboard.period(start, end, today)
+        first, last = portfolio.period(start, end, today)
         team_pk = pk_of(team_id, "Team") if team_id else None
         async with info.context.read() as session:
-            loads = await dashboard.workload(
+            loads = await portfolio.workload(
                 session,
                 info.context.actor.organization_id,
                 team_id=team_pk,
@@ -126,7 +126,7 @@ class DashboardQuery:
     async def portfolio(self, info: strawberry.Info) -> Portfolio:
         runtime = info.context.runtime
         async with info.context.read() as session:
-            result = await dashboard.portfolio(
+            result = await portfolio.portfolio(
                 session, runtime.plugins, runtime.settings, info.context.actor.organization_id, info.context.now
             )
         loader = assessment_loader(info)
